@@ -1,0 +1,20 @@
+export { IoBus, PortConflictError, type PortHandlers, type PortIn, type PortOut } from './io-bus.ts';
+export {
+  VirtualClock, ClockTimer, ClockTimerError, type Pacing, type TimerCallback, type VirtualClockOptions,
+} from './virtual-clock.ts';
+export { Pic8259, type PicRole } from './pic8259.ts';
+export { PicPair } from './pic-pair.ts';
+export { Pit8254, PIT_HZ, pitNsToTick, pitTickToNs, type Pit8254Options } from './pit8254.ts';
+export { PitCounter, CounterPhase, type PitAccess } from './pit-counter.ts';
+export { Uart16550, type Uart16550Options } from './uart16550.ts';
+export { DebugConsole } from './debug-console.ts';
+export { ByteQueue } from './byte-queue.ts';
+export { StampedInputQueue, type StampedInput } from './serial-input.ts';
+export {
+  PcMachine, SLICE_CAP, type PcMachineConfig, type DebugConsoleConfig, type RunExit, type RunExitReason, type InputLogEntry,
+} from './pc-machine.ts';
+export {
+  loadMultiboot, MultibootError, MULTIBOOT_HEADER_MAGIC, MULTIBOOT_BOOTLOADER_MAGIC, type MultibootLoadResult,
+} from './multiboot.ts';
+export { loadBiosRom, BiosRomError, type BiosRomLoadResult } from './bios-rom.ts';
+export { runUntilExit, type RunUntilOptions } from './run-async.ts';
