@@ -15,9 +15,11 @@ const toyos = (p: string) => fileURLToPath(new URL(`../examples/toyos/${p}`, imp
 const expected = readFileSync(toyos('expected/selftest.qemu.txt'), 'latin1').split('\n').slice(0, -1);
 
 describe('toyos', () => {
-  it('rebuilds byte-identical from its sources', () => {
+  it('rebuilds byte-identical from its sources, as do the benchmark guests', () => {
     const out = execFileSync('sh', [toyos('check-build.sh')], { encoding: 'utf8' });
     expect(out).toContain('matches its sources');
+    const guests = fileURLToPath(new URL('../examples/guests/check-build.sh', import.meta.url));
+    expect(execFileSync('sh', [guests], { encoding: 'utf8' })).toContain('guest images match');
   });
 
   it('prints the recorded selftest transcript on qemu-system-i386', async () => {
