@@ -48,12 +48,45 @@ start:
         jmp halt_forever
 .magic_ok:
         mov ebx, [mb_info]
+        mov eax, [ebx + 8]          ; mem_upper: KiB of RAM from 1 MiB up to the first hole
         test dword [ebx], 1         ; flags bit 0: mem_lower/mem_upper present
         jnz .mem_ok
+        ; Some loaders (v86) give only the memory map (flags bit 6): use the usable range
+        ; that starts at 1 MiB, as mem_upper would have described it.
+        test dword [ebx], 1 << 6
+        jz .no_mem
+        mov ecx, [ebx + 48]         ; mmap_addr
+        mov edx, ecx
+        add edx, [ebx + 44]         ; mmap_length: end of the map
+.mmap_next:
+        cmp ecx, edx
+        jae .no_mem
+        cmp dword [ecx + 20], 1     ; type 1: available RAM
+        jne .mmap_skip
+        cmp dword [ecx + 8], 0      ; base above 4 GiB: not ours
+        jne .mmap_skip
+        cmp dword [ecx + 4], 0x100000
+        ja .mmap_skip               ; starts above 1 MiB
+        mov eax, 0xFFFFFFFF         ; end = base + length, saturated at 4 GiB (RAM_CAP caps it)
+        cmp dword [ecx + 16], 0
+        jne .mmap_end
+        mov eax, [ecx + 4]
+        add eax, [ecx + 12]
+        jnc .mmap_end
+        mov eax, 0xFFFFFFFF
+.mmap_end:
+        sub eax, 0x100000
+        jbe .mmap_skip              ; ends at or below 1 MiB
+        shr eax, 10
+        jmp .mem_ok
+.mmap_skip:
+        add ecx, [ecx]              ; entry size field does not count itself
+        add ecx, 4
+        jmp .mmap_next
+.no_mem:
         PUTLN "PANIC: loader gave no memory size"
         jmp halt_forever
 .mem_ok:
-        mov eax, [ebx + 8]          ; mem_upper: KiB of RAM from 1 MiB up to the first hole
         PUTS "mem"
         push eax
         add eax, 1024

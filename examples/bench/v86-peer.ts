@@ -1,0 +1,75 @@
+/**
+ * Runs a multiboot image in the peer emulator (the `v86` npm package) and measures how fast it
+ * executes guest instructions, so every ferry86 figure is printed next to the peer's from the same
+ * run on the same machine.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { V86 } from 'v86';
+
+export interface PeerRun {
+  label: string;
+  /** Guest instructions between the start marker and the end marker. */
+  instructions: number;
+  /** Wall-clock milliseconds between the markers. */
+  ms: number;
+  mips: number;
+}
+
+export interface PeerOptions {
+  image: Uint8Array;
+  jit: boolean;
+  memoryMiB?: number;
+  cmdline?: string;
+  /** Serial output that starts the measurement (excludes emulator start-up and guest boot). */
+  startMarker: string;
+  /** Serial output that ends it; or a wall-clock budget after the start marker. */
+  endMarker?: string;
+  runMs?: number;
+}
+
+function wasmPath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('v86')), 'v86.wasm');
+}
+
+export function runPeer(opts: PeerOptions): Promise<PeerRun> {
+  const label = `v86 (JIT ${opts.jit ? 'on' : 'off'})`;
+  return new Promise((resolve, reject) => {
+    const image = opts.image.slice().buffer;
+    const emulator = new V86({
+      wasm_path: wasmPath(),
+      multiboot: { buffer: image },
+      cmdline: opts.cmdline,
+      memory_size: (opts.memoryMiB ?? 64) << 20,
+      autostart: true,
+      disable_jit: !opts.jit,
+    } as ConstructorParameters<typeof V86>[0]);
+    let out = '';
+    let startMs = 0;
+    let startInstr = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      const ms = performance.now() - startMs;
+      const instructions = emulator.get_instruction_counter() - startInstr;
+      if (timer) clearTimeout(timer);
+      void emulator.destroy();
+      resolve({ label, instructions, ms, mips: instructions / ms / 1000 });
+    };
+    const guard = setTimeout(() => {
+      void emulator.destroy();
+      reject(new Error(`${label}: no "${opts.startMarker}" from the guest within 120 s; output so far: ${JSON.stringify(out)}`));
+    }, 120_000);
+    emulator.add_listener('serial0-output-byte', (byte: number) => {
+      out += String.fromCharCode(byte);
+      if (!startMs && out.includes(opts.startMarker)) {
+        clearTimeout(guard);
+        startMs = performance.now();
+        startInstr = emulator.get_instruction_counter();
+        if (opts.runMs !== undefined) timer = setTimeout(finish, opts.runMs);
+      } else if (startMs && opts.endMarker && out.endsWith(opts.endMarker)) {
+        finish();
+      }
+    });
+  });
+}
