@@ -43,7 +43,7 @@ banner:   db "loop start", 10, 0
 done_msg: db 10, "loop done", 10, 0
 image_end:
         section .bss
-        alignb 4
+        alignb 4096                 ; data in its own page, apart from the code
 table:  resd 16384
         resb 4096
 stack_top:

@@ -1,4 +1,4 @@
-import { PAGE_MASK, PAGE_SHIFT, PAGE_SIZE } from './constants.ts';
+import * as C from './constants.ts';
 import { PageFaultError } from './errors.ts';
 import { PageWalker } from './PageWalker.ts';
 import { PageKind, type PhysicalMemory } from './PhysicalMemory.ts';
@@ -6,6 +6,11 @@ import {
   TLB_GLOBAL, TLB_READ_SUPERVISOR, TLB_READ_USER, TLB_WRITE_SUPERVISOR, TLB_WRITE_USER, Tlb,
 } from './Tlb.ts';
 
+// Module-local copies: under vitest/CommonJS each imported binding read is a getter call, and
+// these are read on every memory access.
+const PAGE_SHIFT = C.PAGE_SHIFT;
+const PAGE_SIZE = C.PAGE_SIZE;
+const PAGE_MASK = C.PAGE_MASK;
 const CR0_WP = 1 << 16;
 const CR0_PG = 1 << 31;
 const CR4_PSE = 1 << 4;
