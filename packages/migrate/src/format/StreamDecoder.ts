@@ -1,0 +1,382 @@
+import { ByteReader } from './ByteReader.ts';
+import {
+  DEFAULT_LIMITS,
+  END_PAYLOAD_BYTES,
+  FRAME_CRC_BYTES,
+  FRAME_FLAG_SKIPPABLE,
+  FRAME_HEADER_BYTES,
+  FrameType,
+  HEADER_FIXED_BYTES,
+  MAX_PAGES_PER_FRAME,
+  PAGE_SIZE,
+  PageRecordKind,
+  type StreamLimits,
+} from './constants.ts';
+import { crc32c } from './crc32c.ts';
+import { SnapshotFormatError } from './errors.ts';
+import { checkHeaderFixed, checkMagic, decodeHeader, type StreamHeader } from './header.ts';
+import { decodeSection, type DecodedSection } from './section-codec.ts';
+
+/** What the END frame says. */
+export interface StreamEnd {
+  /** 128-bit state digest, 4 words. */
+  readonly digest: Uint32Array;
+  readonly sectionCount: number;
+  readonly pageRecords: number;
+}
+
+/**
+ * Receives decoded items in stream order. Views passed in (page data, section payloads) point
+ * into the caller's chunks or into buffers the decoder never reuses, so a sink may keep them as
+ * long as the caller does not modify the chunks it pushed. A sink may throw to reject the stream.
+ */
+export interface StreamSink {
+  header(header: StreamHeader): void;
+  section(section: DecodedSection, frame: number): void;
+  /** Pages [first, first+count) are zero. */
+  zeroRun(first: number, count: number, frame: number): void;
+  /** One full page (data.length === 4096). */
+  page(page: number, data: Uint8Array, frame: number): void;
+  round(round: number, frame: number): void;
+  end(end: StreamEnd, frame: number): void;
+}
+
+const enum Phase {
+  HeaderFixed,
+  HeaderBody,
+  FrameHeader,
+  FramePayload,
+  Ended,
+  Failed,
+}
+
+const EMPTY = new Uint8Array(0);
+const MAX_PAGES_PAYLOAD = 4 + MAX_PAGES_PER_FRAME * 5 + MAX_PAGES_PER_FRAME * PAGE_SIZE;
+
+/**
+ * Streaming decoder: push() chunks of any size as they arrive (file reads, MessagePort messages,
+ * socket data); it validates and forwards every complete item to the sink. Every length is
+ * checked against the limits before any byte of the item is buffered, every frame's CRC and
+ * sequence number before its contents are looked at, every page number against the header's
+ * page count. After an error the decoder stays failed and rethrows it.
+ */
+export class StreamDecoder {
+  private readonly limits: StreamLimits;
+  /** Pending input: chunks[head..] with the first one consumed up to headOffset. */
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private headOffset = 0;
+  private available = 0;
+  private phase = Phase.HeaderFixed;
+  private need = HEADER_FIXED_BYTES;
+  private headerFixed: Uint8Array | null = null;
+  private readonly frameHeader = new Uint8Array(FRAME_HEADER_BYTES);
+  private readonly frameView = new DataView(this.frameHeader.buffer);
+  private frameType = 0;
+  private failure: unknown = null;
+  private pageCount = 0;
+  private covered: Uint8Array = new Uint8Array(0);
+  private coveredCount = 0;
+  private readonly sectionNames = new Set<string>();
+  private pageRecords = 0;
+  /** Frames completely read (also the expected sequence number of the next frame). */
+  frames = 0;
+  /** Bytes consumed from pushed chunks so far. */
+  bytesIn = 0;
+  header: StreamHeader | null = null;
+
+  constructor(
+    private readonly sink: StreamSink,
+    limits: Partial<StreamLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  get ended(): boolean {
+    return this.phase === Phase.Ended;
+  }
+
+  /** Feeds bytes. Throws SnapshotFormatError (or whatever the sink throws) on the first problem. */
+  push(chunk: Uint8Array): void {
+    if (this.phase === Phase.Failed) throw this.failure;
+    if (chunk.length === 0) return;
+    if (this.phase === Phase.Ended) {
+      this.fail(new SnapshotFormatError('trailing-data', `${chunk.length} bytes follow the END frame`));
+    }
+    this.chunks.push(chunk);
+    this.available += chunk.length;
+    this.bytesIn += chunk.length;
+    try {
+      this.run();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Declares the input complete. Throws 'truncated' unless an END frame was read. */
+  finish(): void {
+    if (this.phase === Phase.Failed) throw this.failure;
+    if (this.phase === Phase.Ended) return;
+    let msg: string;
+    if (this.phase === Phase.HeaderFixed || this.phase === Phase.HeaderBody) {
+      msg = `stream ends inside the header (${this.bytesIn} bytes)`;
+    } else if (this.phase === Phase.FrameHeader && this.available === 0) {
+      msg = `stream ends after frame ${this.frames - 1} without an END frame`;
+    } else {
+      msg = `stream ends inside frame ${this.frames} (${this.available} of ${this.need} bytes present)`;
+    }
+    this.fail(new SnapshotFormatError('truncated', msg, this.frames));
+  }
+
+  private fail(e: unknown): never {
+    this.phase = Phase.Failed;
+    this.failure = e;
+    this.chunks = [];
+    this.head = 0;
+    this.available = 0;
+    throw e;
+  }
+
+  /** Takes n buffered bytes as one contiguous view (copying only when they straddle chunks). */
+  private take(n: number): Uint8Array {
+    const first = this.chunks[this.head]!;
+    let out: Uint8Array;
+    if (first.length - this.headOffset >= n) {
+      out = first.subarray(this.headOffset, this.headOffset + n);
+      this.headOffset += n;
+      if (this.headOffset === first.length) this.advance();
+    } else {
+      out = new Uint8Array(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.chunks[this.head]!;
+        const k = Math.min(n - filled, c.length - this.headOffset);
+        out.set(c.subarray(this.headOffset, this.headOffset + k), filled);
+        filled += k;
+        this.headOffset += k;
+        if (this.headOffset === c.length) this.advance();
+      }
+    }
+    this.available -= n;
+    return out;
+  }
+
+  /** Drops the first pending chunk (amortised O(1) even for a stream of one-byte chunks). */
+  private advance(): void {
+    this.chunks[this.head++] = EMPTY;
+    this.headOffset = 0;
+    if (this.head === this.chunks.length) {
+      this.chunks = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private run(): void {
+    for (;;) {
+      switch (this.phase) {
+        case Phase.HeaderFixed: {
+          if (this.available < HEADER_FIXED_BYTES) {
+            // Reject garbage early: check the magic bytes we already have.
+            const c = this.chunks[this.head]!;
+            checkMagic(c.subarray(this.headOffset), c.length - this.headOffset);
+            return;
+          }
+          const fixed = this.take(HEADER_FIXED_BYTES).slice();
+          const bodyLength = checkHeaderFixed(fixed, this.limits.maxHeaderBytes);
+          this.headerFixed = fixed;
+          this.need = bodyLength + 4;
+          this.phase = Phase.HeaderBody;
+          break;
+        }
+        case Phase.HeaderBody: {
+          if (this.available < this.need) return;
+          const rest = this.take(this.need);
+          const all = new Uint8Array(HEADER_FIXED_BYTES + rest.length);
+          all.set(this.headerFixed!, 0);
+          all.set(rest, HEADER_FIXED_BYTES);
+          const header = decodeHeader(all, this.limits.maxPages);
+          this.header = header;
+          this.pageCount = header.pageCount;
+          this.covered = new Uint8Array(header.pageCount);
+          this.sink.header(header);
+          this.phase = Phase.FrameHeader;
+          this.need = FRAME_HEADER_BYTES;
+          break;
+        }
+        case Phase.FrameHeader: {
+          if (this.available < FRAME_HEADER_BYTES) return;
+          this.frameHeader.set(this.take(FRAME_HEADER_BYTES));
+          this.need = this.checkFrameHeader() + FRAME_CRC_BYTES;
+          this.phase = Phase.FramePayload;
+          break;
+        }
+        case Phase.FramePayload: {
+          if (this.available < this.need) return;
+          const body = this.take(this.need);
+          const n = this.frames;
+          const payloadLength = this.need - FRAME_CRC_BYTES;
+          const stored = new DataView(body.buffer, body.byteOffset + payloadLength, 4).getUint32(0, true);
+          const crc = crc32c(body, 0, payloadLength, crc32c(this.frameHeader));
+          if (crc !== stored) throw new SnapshotFormatError('crc-mismatch', `CRC mismatch in frame ${n}`, n);
+          this.frames++;
+          this.phase = Phase.FrameHeader;
+          this.need = FRAME_HEADER_BYTES;
+          this.dispatch(body.subarray(0, payloadLength), n);
+          break;
+        }
+        case Phase.Ended:
+          if (this.available > 0) {
+            throw new SnapshotFormatError('trailing-data', `${this.available} bytes follow the END frame`);
+          }
+          return;
+        case Phase.Failed:
+          return;
+      }
+    }
+  }
+
+  /** Validates type, sequence and length before the payload is buffered; returns the length. */
+  private checkFrameHeader(): number {
+    const n = this.frames;
+    const v = this.frameView;
+    const type = this.frameHeader[0]!;
+    const flags = this.frameHeader[1]!;
+    const seq = v.getUint32(4, true);
+    const length = v.getUint32(8, true);
+    if (n >= this.limits.maxFrames) {
+      throw new SnapshotFormatError('limit-exceeded', `stream has more than ${this.limits.maxFrames} frames`, n);
+    }
+    if (seq !== n) {
+      throw new SnapshotFormatError('out-of-sequence', `frame ${n} carries sequence number ${seq}: a frame was lost, repeated or reordered`, n);
+    }
+    if (v.getUint16(2, true) !== 0 || (flags & ~FRAME_FLAG_SKIPPABLE) !== 0) {
+      throw new SnapshotFormatError('bad-frame', `frame ${n} has non-zero reserved bits`, n);
+    }
+    const exact = (want: number, what: string): void => {
+      if (length !== want) throw new SnapshotFormatError('bad-frame', `frame ${n} (${what}) has length ${length}, expected ${want}`, n);
+    };
+    switch (type) {
+      case FrameType.Section:
+        if (length === 0 || length > this.limits.maxSectionBytes) {
+          throw new SnapshotFormatError('frame-too-large', `frame ${n} (section) has length ${length}, outside 1..${this.limits.maxSectionBytes}`, n);
+        }
+        break;
+      case FrameType.ZeroRun: exact(8, 'zero run'); break;
+      case FrameType.Pages:
+        if (length < 4 || length > MAX_PAGES_PAYLOAD) {
+          throw new SnapshotFormatError('frame-too-large', `frame ${n} (pages) has length ${length}, outside 4..${MAX_PAGES_PAYLOAD}`, n);
+        }
+        break;
+      case FrameType.Round: exact(4, 'round'); break;
+      case FrameType.End: exact(END_PAYLOAD_BYTES, 'end'); break;
+      default:
+        if ((flags & FRAME_FLAG_SKIPPABLE) === 0) {
+          throw new SnapshotFormatError('unknown-frame', `frame ${n} has unknown mandatory type ${type}`, n);
+        }
+        if (length > this.limits.maxSectionBytes) {
+          throw new SnapshotFormatError('frame-too-large', `frame ${n} (skippable type ${type}) has length ${length}`, n);
+        }
+    }
+    this.frameType = type;
+    return length;
+  }
+
+  private dispatch(payload: Uint8Array, n: number): void {
+    switch (this.frameType) {
+      case FrameType.Section: {
+        const s = decodeSection(payload, n, this.limits);
+        if (this.sectionNames.has(s.name)) {
+          throw new SnapshotFormatError('duplicate-section', `frame ${n}: section "${s.name}" appears twice`, n);
+        }
+        if (this.sectionNames.size >= this.limits.maxSections) {
+          throw new SnapshotFormatError('limit-exceeded', `stream has more than ${this.limits.maxSections} sections`, n);
+        }
+        this.sectionNames.add(s.name);
+        this.sink.section(s, n);
+        return;
+      }
+      case FrameType.ZeroRun: {
+        const r = new ByteReader(payload, `frame ${n} (zero run)`, n);
+        const first = r.u32();
+        const count = r.u32();
+        if (count === 0 || first >= this.pageCount || count > this.pageCount - first) {
+          r.fail(`pages ${first}..${first + count - 1} are outside RAM (0..${this.pageCount - 1})`, 'page-out-of-range');
+        }
+        for (let p = first; p < first + count; p++) this.cover(p);
+        this.pageRecords += count;
+        this.sink.zeroRun(first, count, n);
+        return;
+      }
+      case FrameType.Pages:
+        return this.pages(payload, n);
+      case FrameType.Round: {
+        this.sink.round(new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true), n);
+        return;
+      }
+      case FrameType.End:
+        return this.end(payload, n);
+      default:
+        return; // skippable frame of a type this build does not know
+    }
+  }
+
+  private cover(p: number): void {
+    if (this.covered[p] === 0) {
+      this.covered[p] = 1;
+      this.coveredCount++;
+    }
+  }
+
+  private pages(payload: Uint8Array, n: number): void {
+    const r = new ByteReader(payload, `frame ${n} (pages)`, n);
+    const count = r.u32('record count');
+    if (count === 0 || count > MAX_PAGES_PER_FRAME) r.fail(`record count ${count} is outside 1..${MAX_PAGES_PER_FRAME}`);
+    const numbers = r.view8(4 * count, 'page numbers');
+    const nv = new DataView(numbers.buffer, numbers.byteOffset, numbers.byteLength);
+    const kinds = r.view8((count + 3) & ~3, 'record kinds');
+    let prev = -1;
+    let dataBytes = 0;
+    for (let i = 0; i < count; i++) {
+      const p = nv.getUint32(4 * i, true);
+      if (p >= this.pageCount) r.fail(`page ${p} is outside RAM (0..${this.pageCount - 1})`, 'page-out-of-range');
+      if (p <= prev) r.fail(`page numbers are not strictly ascending (${p} after ${prev})`);
+      prev = p;
+      const k = kinds[i]!;
+      if (k === PageRecordKind.Full) dataBytes += PAGE_SIZE;
+      else if (k === PageRecordKind.Delta) r.fail(`page ${p} is a sub-page delta record, which this build cannot read`, 'unsupported-record');
+      else if (k !== PageRecordKind.Zero) r.fail(`page ${p} has unknown record kind ${k}`);
+    }
+    for (let i = count; i < kinds.length; i++) if (kinds[i] !== 0) r.fail('padding after record kinds is not zero');
+    if (r.remaining !== dataBytes) r.fail(`holds ${r.remaining} data bytes, expected ${dataBytes}`);
+    for (let i = 0; i < count; i++) {
+      const p = nv.getUint32(4 * i, true);
+      this.cover(p);
+      if (kinds[i] === PageRecordKind.Full) this.sink.page(p, r.view8(PAGE_SIZE), n);
+      else this.sink.zeroRun(p, 1, n);
+    }
+    this.pageRecords += count;
+  }
+
+  private end(payload: Uint8Array, n: number): void {
+    const v = new DataView(payload.buffer, payload.byteOffset, END_PAYLOAD_BYTES);
+    const digest = new Uint32Array(4);
+    for (let i = 0; i < 4; i++) digest[i] = v.getUint32(4 * i, true);
+    const sectionCount = v.getUint32(16, true);
+    const pageRecords = v.getUint32(20, true);
+    if (sectionCount !== this.sectionNames.size) {
+      throw new SnapshotFormatError('truncated', `END frame counts ${sectionCount} sections but the stream held ${this.sectionNames.size}`, n);
+    }
+    if (pageRecords !== this.pageRecords >>> 0) {
+      throw new SnapshotFormatError('truncated', `END frame counts ${pageRecords} page records but the stream held ${this.pageRecords}`, n);
+    }
+    if (this.coveredCount !== this.pageCount) {
+      const missing = this.covered.indexOf(0);
+      throw new SnapshotFormatError('page-missing', `page ${missing} (and ${this.pageCount - this.coveredCount - 1} more) never arrived`, n);
+    }
+    this.phase = Phase.Ended;
+    this.sink.end({ digest, sectionCount, pageRecords }, n);
+  }
+}

@@ -1,0 +1,160 @@
+import {
+  END_PAYLOAD_BYTES,
+  FRAME_CRC_BYTES,
+  FRAME_HEADER_BYTES,
+  FrameType,
+  MAX_PAGES_PER_FRAME,
+  PAGE_SIZE,
+  PageRecordKind,
+} from './constants.ts';
+import { crc32c } from './crc32c.ts';
+
+export interface StreamEncoderOptions {
+  /** Target chunk size in bytes; a frame larger than this gets a chunk of its own. Default 1 MiB. */
+  chunkSize?: number;
+  /**
+   * Bytes left free at the start of every chunk for a transport's own message header (the
+   * migration protocol puts its message tag there, avoiding a copy). Default 0.
+   */
+  headroom?: number;
+}
+
+/**
+ * Writes the stream (format in constants.ts) into chunks and hands each full chunk to `emit`.
+ * Frames never straddle chunks and every chunk is a fresh ArrayBuffer that the encoder never
+ * touches again, so the receiver of a chunk may transfer it to another thread.
+ */
+export class StreamEncoder {
+  private readonly chunkSize: number;
+  private readonly headroom: number;
+  private chunk: Uint8Array;
+  private view: DataView;
+  private pos: number;
+  private frameStart = -1;
+  /** Most full pages per Pages frame so that one frame fits a chunk. */
+  readonly maxPagesPerFrame: number;
+  /** Frames written so far (the next frame's sequence number). */
+  frames = 0;
+  /** Stream bytes produced so far (excluding headroom), including those not yet emitted. */
+  bytesOut = 0;
+
+  constructor(
+    private readonly emit: (chunk: Uint8Array) => void,
+    opts: StreamEncoderOptions = {},
+  ) {
+    this.chunkSize = Math.max(opts.chunkSize ?? 1 << 20, 64 * 1024);
+    this.headroom = opts.headroom ?? 0;
+    this.chunk = new Uint8Array(this.chunkSize + this.headroom);
+    this.view = new DataView(this.chunk.buffer);
+    this.pos = this.headroom;
+    const perPage = PAGE_SIZE + 5;
+    const fixed = FRAME_HEADER_BYTES + FRAME_CRC_BYTES + 4 + 3;
+    this.maxPagesPerFrame = Math.max(1, Math.min(MAX_PAGES_PER_FRAME, Math.floor((this.chunkSize - fixed) / perPage)));
+  }
+
+  /** Bytes waiting in the current, not yet emitted chunk. */
+  get pendingBytes(): number {
+    return this.pos - this.headroom;
+  }
+
+  /** Writes raw bytes that are not a frame (the stream header). */
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.chunk.set(bytes, this.pos);
+    this.pos += bytes.length;
+    this.bytesOut += bytes.length;
+  }
+
+  /** Emits the current chunk if it holds anything. */
+  flush(): void {
+    if (this.pos === this.headroom) return;
+    const out = this.chunk.subarray(0, this.pos);
+    this.chunk = new Uint8Array(this.chunkSize + this.headroom);
+    this.view = new DataView(this.chunk.buffer);
+    this.pos = this.headroom;
+    this.emit(out);
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.chunk.length) return;
+    this.flush();
+    if (this.headroom + n > this.chunk.length) {
+      this.chunk = new Uint8Array(this.headroom + n);
+      this.view = new DataView(this.chunk.buffer);
+    }
+  }
+
+  /** Starts a frame whose payload is exactly `length` bytes; returns the payload offset. */
+  private begin(type: FrameType, length: number, flags = 0): number {
+    this.reserve(FRAME_HEADER_BYTES + length + FRAME_CRC_BYTES);
+    const v = this.view;
+    const p = this.pos;
+    this.frameStart = p;
+    this.chunk[p] = type;
+    this.chunk[p + 1] = flags;
+    v.setUint16(p + 2, 0, true);
+    v.setUint32(p + 4, this.frames, true);
+    v.setUint32(p + 8, length, true);
+    return p + FRAME_HEADER_BYTES;
+  }
+
+  private finish(payloadEnd: number): void {
+    const start = this.frameStart;
+    this.view.setUint32(payloadEnd, crc32c(this.chunk, start, payloadEnd), true);
+    const end = payloadEnd + FRAME_CRC_BYTES;
+    this.bytesOut += end - start;
+    this.pos = end;
+    this.frames++;
+    this.frameStart = -1;
+  }
+
+  section(payload: Uint8Array): void {
+    const p = this.begin(FrameType.Section, payload.length);
+    this.chunk.set(payload, p);
+    this.finish(p + payload.length);
+  }
+
+  zeroRun(first: number, count: number): void {
+    const p = this.begin(FrameType.ZeroRun, 8);
+    this.view.setUint32(p, first, true);
+    this.view.setUint32(p + 4, count, true);
+    this.finish(p + 8);
+  }
+
+  /**
+   * Full-page records for `pages[from, from+n)` (ascending, n ≤ MAX_PAGES_PER_FRAME), copied from
+   * `ram` (page p at byte p × 4096).
+   */
+  fullPages(ram: Uint8Array, pages: ArrayLike<number>, from: number, n: number): void {
+    if (n <= 0 || n > MAX_PAGES_PER_FRAME) throw new RangeError(`a Pages frame holds 1..${MAX_PAGES_PER_FRAME} pages`);
+    const kindsBytes = (n + 3) & ~3;
+    const length = 4 + 4 * n + kindsBytes + n * PAGE_SIZE;
+    let p = this.begin(FrameType.Pages, length);
+    const v = this.view;
+    v.setUint32(p, n, true);
+    p += 4;
+    for (let i = 0; i < n; i++, p += 4) v.setUint32(p, pages[from + i]!, true);
+    this.chunk.fill(PageRecordKind.Full, p, p + n);
+    this.chunk.fill(0, p + n, p + kindsBytes);
+    p += kindsBytes;
+    for (let i = 0; i < n; i++, p += PAGE_SIZE) {
+      const base = pages[from + i]! * PAGE_SIZE;
+      this.chunk.set(ram.subarray(base, base + PAGE_SIZE), p);
+    }
+    this.finish(p);
+  }
+
+  round(n: number): void {
+    const p = this.begin(FrameType.Round, 4);
+    this.view.setUint32(p, n, true);
+    this.finish(p + 4);
+  }
+
+  end(digest: Uint32Array, sectionCount: number, pageRecords: number): void {
+    const p = this.begin(FrameType.End, END_PAYLOAD_BYTES);
+    for (let i = 0; i < 4; i++) this.view.setUint32(p + 4 * i, digest[i]!, true);
+    this.view.setUint32(p + 16, sectionCount, true);
+    this.view.setUint32(p + 20, pageRecords >>> 0, true);
+    this.finish(p + END_PAYLOAD_BYTES);
+  }
+}

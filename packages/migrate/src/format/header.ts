@@ -1,0 +1,112 @@
+import { ByteReader } from './ByteReader.ts';
+import { ByteWriter } from './ByteWriter.ts';
+import { FORMAT_VERSION, HEADER_FIXED_BYTES, MAGIC, PAGE_SIZE } from './constants.ts';
+import { crc32c } from './crc32c.ts';
+import { SnapshotFormatError } from './errors.ts';
+
+/** What the stream header says about the state that follows. */
+export interface StreamHeader {
+  readonly formatVersion: number;
+  /** Free text naming the writer, e.g. "ferry86 0.1.0". */
+  readonly producer: string;
+  /** The machine configuration as JSON text (canonical: keys sorted). */
+  readonly configJson: string;
+  /** Parsed configuration. */
+  readonly config: unknown;
+  readonly pageSize: number;
+  readonly pageCount: number;
+}
+
+const MAX_PRODUCER_BYTES = 256;
+
+/** JSON with object keys sorted at every level, so equal configurations give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
+
+export function encodeHeader(producer: string, config: unknown, pageCount: number): Uint8Array {
+  const body = new ByteWriter(256);
+  body.u32(PAGE_SIZE);
+  body.u32(pageCount);
+  body.string(producer, 2);
+  body.string(canonicalJson(config), 4);
+  const b = body.result();
+  const out = new Uint8Array(HEADER_FIXED_BYTES + b.length + 4);
+  const v = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  v.setUint16(8, FORMAT_VERSION, true);
+  v.setUint16(10, 0, true);
+  v.setUint32(12, b.length, true);
+  out.set(b, HEADER_FIXED_BYTES);
+  v.setUint32(out.length - 4, crc32c(out, 0, out.length - 4), true);
+  return out;
+}
+
+/**
+ * Checks the fixed part of a header (magic, version, body length) as soon as its bytes are
+ * available; returns the body length. `fixed` must hold HEADER_FIXED_BYTES bytes.
+ */
+export function checkHeaderFixed(fixed: Uint8Array, maxHeaderBytes: number): number {
+  checkMagic(fixed, fixed.length);
+  const v = new DataView(fixed.buffer, fixed.byteOffset, HEADER_FIXED_BYTES);
+  const version = v.getUint16(8, true);
+  if (version !== FORMAT_VERSION) {
+    throw new SnapshotFormatError(
+      'unsupported-version',
+      `stream format version ${version} is not supported (this build reads version ${FORMAT_VERSION})`,
+    );
+  }
+  if (v.getUint16(10, true) !== 0) throw new SnapshotFormatError('bad-header', 'header reserved field is not zero');
+  const len = v.getUint32(12, true);
+  if (len > maxHeaderBytes) {
+    throw new SnapshotFormatError('limit-exceeded', `header body of ${len} bytes exceeds the ${maxHeaderBytes}-byte limit`);
+  }
+  return len;
+}
+
+/** Checks as many magic bytes as `available` (so garbage is rejected after its first bytes). */
+export function checkMagic(bytes: Uint8Array, available: number): void {
+  const n = Math.min(available, MAGIC.length);
+  for (let i = 0; i < n; i++) {
+    if (bytes[i] !== MAGIC[i]) {
+      throw new SnapshotFormatError('bad-magic', 'not a ferry86 snapshot or migration stream (bad magic number)');
+    }
+  }
+}
+
+/** Parses a complete header (fixed part + body + CRC), already length-checked. */
+export function decodeHeader(all: Uint8Array, maxPages: number): StreamHeader {
+  const crcAt = all.length - 4;
+  const stored = new DataView(all.buffer, all.byteOffset + crcAt, 4).getUint32(0, true);
+  if (crc32c(all, 0, crcAt) !== stored) throw new SnapshotFormatError('crc-mismatch', 'CRC mismatch in the stream header');
+  const r = new ByteReader(all.subarray(HEADER_FIXED_BYTES, crcAt), 'header');
+  const pageSize = r.u32('page size');
+  if (pageSize !== PAGE_SIZE) r.fail(`page size ${pageSize} is not supported (only ${PAGE_SIZE})`, 'bad-header');
+  const pageCount = r.u32('page count');
+  if (pageCount === 0 || pageCount > maxPages) {
+    r.fail(`page count ${pageCount} is outside 1..${maxPages}`, 'limit-exceeded');
+  }
+  const producer = r.string(2, MAX_PRODUCER_BYTES, 'producer');
+  const configJson = r.string(4, r.remaining, 'machine configuration');
+  r.end();
+  let config: unknown;
+  try {
+    config = JSON.parse(configJson);
+  } catch {
+    r.fail('machine configuration is not valid JSON', 'bad-header');
+  }
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    r.fail('machine configuration is not a JSON object', 'bad-header');
+  }
+  return { formatVersion: FORMAT_VERSION, producer, configJson, config, pageSize, pageCount };
+}

@@ -1,0 +1,177 @@
+import * as Comlink from 'comlink';
+import type { RestoreResult } from '../snapshot/restoreSnapshot.ts';
+import type { MessagePortLike } from '../transport/MessagePortTransport.ts';
+import type { VmWorkerApi } from './api.ts';
+import { unwrap, type RpcResult } from './rpc.ts';
+import { SerialAssembler } from './SerialAssembler.ts';
+import type { MigrateToOptions, MigrateToResult, ReceiveFromResult, VmRuntimeStatus } from './VmRuntime.ts';
+
+/** Where `node scripts/build.mjs` puts the worker bundle: dist/vm-worker.mjs at the workspace root. */
+export const DEFAULT_WORKER_BUNDLE = new URL('../../../../dist/vm-worker.mjs', import.meta.url);
+
+export interface VmWorkerSpawnOptions {
+  /** URL or file path of the worker bundle (default DEFAULT_WORKER_BUNDLE). */
+  bundle?: string | URL;
+  /** Node only: extra node flags for the worker (e.g. ['--import', 'tsx'] to run a .ts entry). */
+  execArgv?: string[];
+  name?: string;
+}
+
+export interface WorkerMigrationResult extends MigrateToResult {
+  /** Digest the destination verified (hex). */
+  digest: string;
+  bytesReceived: number;
+}
+
+/**
+ * Main-thread handle of a VM running in a worker (DESIGN §2.7). The control plane is comlink;
+ * serial output and migration data travel on dedicated MessagePorts that never touch this thread
+ * (migration) or carry only the guest's bytes (serial).
+ */
+export class VmWorker {
+  private deadError: Error | null = null;
+  private readonly death: Promise<never>;
+  private die!: (e: Error) => void;
+
+  private constructor(
+    readonly remote: Comlink.Remote<VmWorkerApi>,
+    private readonly kill: () => Promise<void>,
+  ) {
+    this.death = new Promise<never>((_, reject) => {
+      this.die = (e) => {
+        this.deadError ??= e;
+        reject(this.deadError);
+      };
+    });
+    this.death.catch(() => {}); // observed through call()
+  }
+
+  static async spawn(opts: VmWorkerSpawnOptions = {}): Promise<VmWorker> {
+    const bundle = opts.bundle ?? DEFAULT_WORKER_BUNDLE;
+    const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+    if (isNode) {
+      const { Worker } = await import('node:worker_threads');
+      const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
+      const w = new Worker(bundle, { execArgv: opts.execArgv, name: opts.name });
+      const remote = Comlink.wrap<VmWorkerApi>(nodeEndpoint(w as unknown as Parameters<typeof nodeEndpoint>[0]));
+      const vm = new VmWorker(remote, async () => {
+        await w.terminate();
+      });
+      w.on('error', (e: Error) => vm.die(new Error(`the VM worker failed: ${e.message}`, { cause: e })));
+      w.on('exit', (code: number) => vm.die(new Error(`the VM worker exited (code ${code})`)));
+      return vm;
+    }
+    const w = new Worker(bundle, { type: 'module', name: opts.name });
+    const vm = new VmWorker(Comlink.wrap<VmWorkerApi>(w), async () => w.terminate());
+    w.addEventListener('error', (e) => vm.die(new Error(`the VM worker failed: ${e.message}`)));
+    return vm;
+  }
+
+  /** A remote call that fails instead of hanging if the worker dies meanwhile. */
+  private async call<T>(p: Promise<RpcResult<T>>): Promise<T> {
+    if (this.deadError) throw this.deadError;
+    return unwrap(await Promise.race([p, this.death]));
+  }
+
+  async create(config: object): Promise<void> {
+    await this.call(this.remote.create(config));
+  }
+
+  async loadMultiboot(image: Uint8Array, cmdline?: string): Promise<void> {
+    await this.call(this.remote.loadMultiboot(image, cmdline));
+  }
+
+  async start(): Promise<void> {
+    await this.call(this.remote.start());
+  }
+
+  /** Resolves once the run loop has stopped (after the current slice). */
+  async pause(): Promise<void> {
+    await this.call(this.remote.pause());
+  }
+
+  /** Runs exactly n instructions of a paused machine. */
+  async step(n: number): Promise<{ reason: string; instructions: number }> {
+    return await this.call(this.remote.step(n));
+  }
+
+  async status(): Promise<VmRuntimeStatus> {
+    return await this.call(this.remote.status());
+  }
+
+  async instructionCount(): Promise<number> {
+    return await this.call(this.remote.instructionCount());
+  }
+
+  /** State digest (hex) of the machine in the worker. */
+  async digest(): Promise<string> {
+    return await this.call(this.remote.digest());
+  }
+
+  async sendSerial(data: Uint8Array | string): Promise<void> {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    await this.call(this.remote.sendSerial(bytes));
+  }
+
+  /**
+   * Streams the guest's serial output to `to` over a dedicated MessagePort. Pass the same
+   * SerialAssembler to the source and the destination of a migration to get one gap-free,
+   * duplicate-free stream.
+   */
+  async subscribeSerial(to: SerialAssembler | ((bytes: Uint8Array) => void)): Promise<SerialAssembler> {
+    const assembler = to instanceof SerialAssembler ? to : new SerialAssembler(to);
+    const { port1, port2 } = new MessageChannel();
+    assembler.attach(port1 as unknown as MessagePortLike);
+    await this.call(this.remote.subscribeSerial(Comlink.transfer(port2, [port2])));
+    return assembler;
+  }
+
+  async saveSnapshot(): Promise<Uint8Array> {
+    return await this.call(this.remote.saveSnapshot());
+  }
+
+  async restoreSnapshot(bytes: Uint8Array): Promise<RestoreResult> {
+    return await this.call(this.remote.restoreSnapshot(bytes));
+  }
+
+  /** Source side with a port the caller made; prefer VmWorker.migrate(). */
+  async migrateTo(port: MessagePort, opts?: MigrateToOptions): Promise<MigrateToResult> {
+    return await this.call(this.remote.migrateTo(Comlink.transfer(port, [port]), opts));
+  }
+
+  /** Destination side with a port the caller made; prefer VmWorker.migrate(). */
+  async receiveFrom(port: MessagePort): Promise<ReceiveFromResult> {
+    return await this.call(this.remote.receiveFrom(Comlink.transfer(port, [port])));
+  }
+
+  /**
+   * Live-migrates the VM in `source` to `target` (an idle worker). The two ends of a fresh
+   * MessageChannel are transferred to the two workers, so guest RAM goes worker to worker. On
+   * success the destination is started if the source was running, and serial input that reached
+   * the source after it stopped is passed on. On failure the source keeps running and the
+   * destination error (if any) is thrown.
+   */
+  static async migrate(source: VmWorker, target: VmWorker, opts?: MigrateToOptions): Promise<WorkerMigrationResult> {
+    const { port1, port2 } = new MessageChannel();
+    const [s, d] = await Promise.allSettled([source.migrateTo(port1, opts), target.receiveFrom(port2)]);
+    if (s.status === 'rejected') throw s.reason;
+    if (d.status === 'rejected') throw d.reason;
+    if (s.value.undeliveredInput.length > 0) await target.sendSerial(s.value.undeliveredInput);
+    if (s.value.wasRunning) await target.start();
+    return { ...s.value, digest: d.value.digest, bytesReceived: d.value.bytesReceived };
+  }
+
+  /** Stops the VM and ends the worker. */
+  async terminate(): Promise<void> {
+    try {
+      if (!this.deadError) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([this.remote.terminate(), this.death, new Promise((r) => (timer = setTimeout(r, 1000)))]).catch(() => {});
+        clearTimeout(timer);
+      }
+    } finally {
+      this.remote[Comlink.releaseProxy]();
+      await this.kill();
+    }
+  }
+}
