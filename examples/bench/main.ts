@@ -7,6 +7,7 @@
  *   pnpm bench --quick         shorter runs
  */
 import { parseArgs } from 'node:util';
+import { benchMigration } from './migration.ts';
 import { benchSpeed } from './speed.ts';
 
 const { values } = parseArgs({
@@ -14,6 +15,7 @@ const { values } = parseArgs({
 });
 const sections: Record<string, (quick: boolean) => Promise<void>> = {
   speed: benchSpeed,
+  migration: benchMigration,
 };
 const chosen = values.only ? [values.only] : Object.keys(sections);
 for (const name of chosen) {
