@@ -29,6 +29,11 @@ export interface SectionSchema {
   /** Oldest version this build can load (through `upgrade`). Defaults to `version`. */
   readonly minVersion?: number;
   readonly fields: Readonly<Record<string, FieldType>>;
+  /**
+   * An optional section may be skipped by a reader that does not know it (DESIGN §2.4: unknown
+   * mandatory sections fail loudly, unknown optional ones are skipped).
+   */
+  readonly optional?: boolean;
   /** Turns a record of version `from` into one of version `from + 1`. */
   readonly upgrade?: (from: number, record: StateRecord) => StateRecord;
 }

@@ -44,7 +44,7 @@ export interface DecodedSection {
 
 /** A schema may declare itself optional (skippable by readers that do not know it). */
 function schemaOptional(schema: SectionSchema): boolean {
-  return (schema as { optional?: unknown }).optional === true;
+  return schema.optional === true;
 }
 
 /** Encodes one part's saved record canonically. Throws SnapshotSaveError if it breaks its schema. */

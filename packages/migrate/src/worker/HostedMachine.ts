@@ -16,7 +16,7 @@ export interface HostedMachine extends MigratableMachine {
 /** Builds a machine from a JSON configuration (the one in a stream header when migrating). */
 export type MachineFactory = (config: unknown) => HostedMachine;
 
-const RUNTIME_SCHEMA: SectionSchema & { optional: true } = {
+const RUNTIME_SCHEMA: SectionSchema = {
   type: 'ferry86-vm-runtime',
   version: 1,
   // Loaders without a runtime (a plain restoreSnapshot) may skip it.
