@@ -1,28 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_WORKER_BUNDLE, SerialAssembler, VmWorker } from '../src/index.ts';
+import { bundleWorkerEntry } from './bundle.ts';
 import { until } from './wait.ts';
 import { heartbeats, heartbeatsContinuous, TOYOS } from './toyos.ts';
 
-// The real worker entry, bundled as scripts/build.mjs does (into a temp dir, so this test does
-// not depend on a previous build).
-const dir = mkdtempSync(join(tmpdir(), 'ferry86-vm-worker-'));
-const bundle = join(dir, 'vm-worker.mjs');
-beforeAll(async () => {
-  await build({
-    entryPoints: [fileURLToPath(new URL('../src/worker/vm-worker.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: bundle,
-    logLevel: 'warning',
-  });
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The real worker entry, bundled into a temp dir so this test does not depend on a previous build.
+const bundle = bundleWorkerEntry('../src/worker/vm-worker.ts');
 
 
 describe('toyos in worker threads', () => {

@@ -1,28 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { build } from 'esbuild';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { MigrationError, SerialAssembler, VmWorker } from '../src/index.ts';
+import { bundleWorkerEntry } from './bundle.ts';
 import { until } from './wait.ts';
 import { expectedFakeOutput, type FakeConfig } from './fake-machine.ts';
 
-// The workers host the fake machine: its worker entry is bundled here the way
-// scripts/build.mjs bundles the real one, so this runs without a prior build.
-const dir = mkdtempSync(join(tmpdir(), 'ferry86-worker-'));
-const bundle = join(dir, 'fake-vm-worker.mjs');
-beforeAll(async () => {
-  await build({
-    entryPoints: [fileURLToPath(new URL('./fixtures/fake-vm-worker.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    outfile: bundle,
-    logLevel: 'warning',
-  });
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The workers host the fake machine.
+const bundle = bundleWorkerEntry('./fixtures/fake-vm-worker.ts');
 const spawn = (): Promise<VmWorker> => VmWorker.spawn({ bundle });
 const CONFIG: FakeConfig = { ramKiB: 8192, hotPages: 64 };
 
