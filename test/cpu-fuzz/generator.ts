@@ -8,7 +8,7 @@
  * EBP points at the scratch buffer and ESP at the stack; the sequence never writes either.
  */
 import {
-  ALL, ARITH, BITSCAN, BITTEST, CONDITIONS, DIVIDE, INCDEC, LOGIC, MULTIPLY, NONE,
+  AF, ALL, ARITH, CF, OF, PF, SF, ZF, BITSCAN, BITTEST, CONDITIONS, DIVIDE, INCDEC, LOGIC, MULTIPLY, NONE,
   rotateEffect, shiftEffect, type FlagEffect,
 } from './flags.ts';
 
@@ -70,7 +70,7 @@ function instruction(rng: Rng, defined: number): Emitted {
     return usable.length ? rng.pick(usable) : null;
   };
 
-  switch (rng.below(20)) {
+  switch (rng.below(24)) {
     case 0:
     case 1: {
       const op = rng.pick(ALU);
@@ -161,9 +161,50 @@ function instruction(rng: Rng, defined: number): Emitted {
       // A forward conditional branch over one instruction (@L becomes a unique label).
       return { text: [`j${c} short @L`, `mov ${reg()}, ${imm()}`, '@L:'], effect: { ...NONE, reads: CONDITIONS[c]! } };
     }
+    case 19:
+      return strings(rng);
+    case 20:
+      if (rng.below(2)) return one('sahf', { defines: SF | ZF | AF | PF | CF, undefines: 0, reads: 0 });
+      return (SF | ZF | AF | PF | CF) & ~defined ? one('cwd', NONE) : one('lahf', { ...NONE, reads: SF | ZF | AF | PF | CF });
+    case 21: {
+      // BCD adjustments (flags per SDM vol. 2 DAA/DAS/AAA/AAS/AAM/AAD).
+      const op = rng.pick(['daa', 'das', 'aaa', 'aas', 'aam', 'aad']);
+      const reads = op === 'daa' || op === 'das' || op === 'aaa' || op === 'aas' ? CF | AF : 0;
+      if (reads & ~defined) return one('stc', { defines: CF, undefines: 0, reads: 0 });
+      if (op === 'daa' || op === 'das') return one(op, { defines: ARITH & ~OF, undefines: OF, reads });
+      if (op === 'aaa' || op === 'aas') return one(op, { defines: AF | CF, undefines: OF | SF | ZF | PF, reads });
+      return one(`${op} ${1 + rng.below(255)}`, { defines: SF | ZF | PF, undefines: OF | AF | CF, reads: 0 });
+    }
+    case 22: {
+      // LOOP/JECXZ over a short body with a small count.
+      const n = rng.below(4);
+      return { text: [`mov ecx, ${n}`, `jecxz @L`, '@B:', `add ${rng.pick(['eax', 'ebx', 'edx'])}, ${hex(rng.u32())}`, 'loop @B', '@L:'], effect: n === 0 ? NONE : ALL };
+    }
     default:
       return one(`mov ${rm()}, ${imm()}`, NONE);
   }
+}
+
+/**
+ * A string instruction over the scratch buffer, with ESI/EDI/ECX set up so that every element
+ * stays inside it, in either direction (DF is cleared again afterwards).
+ */
+function strings(rng: Rng): Emitted {
+  const size = rng.pick([1, 2, 4]);
+  const suffix = size === 1 ? 'b' : size === 2 ? 'w' : 'd';
+  const op = rng.pick(['movs', 'stos', 'lods', 'cmps', 'scas']);
+  const n = rng.below(6);
+  const span = n * size;
+  const back = rng.below(2) === 1;
+  const start = () => (back ? span - size + rng.below(64 - span + 1) : rng.below(64 - span + 1));
+  const rep = op === 'cmps' || op === 'scas' ? rng.pick(['repe ', 'repne ']) : op === 'lods' ? '' : 'rep ';
+  const text = [`lea esi, [ebp + ${Math.max(0, start())}]`, `lea edi, [ebp + ${Math.max(0, start())}]`, `mov ecx, ${n}`];
+  if (back) text.push('std');
+  if (op === 'lods') text.push(...Array.from({ length: Math.min(n, 1) }, () => `lods${suffix}`));
+  else text.push(`${rep}${op}${suffix}`);
+  if (back) text.push('cld');
+  const compares = op === 'cmps' || op === 'scas';
+  return { text, effect: compares && n > 0 ? ALL : NONE };
 }
 
 export interface FuzzBatch {
@@ -189,7 +230,10 @@ export function generateBatch(seed: number, cases: number, length: number): Fuzz
     let defined = ARITH;
     for (let i = 0; i < length; i++) {
       const e = instruction(rng, defined);
-      for (const t of e.text) out.push(t === '@L:' ? `.L${label}:` : `  ${t.replace('@L', `.L${label}`)}`);
+      for (const t of e.text) {
+        const named = t.replace('@L', `.L${label}`).replace('@B', `.B${label}`);
+        out.push(named.endsWith(':') ? named : `  ${named}`);
+      }
       label++;
       defined = (defined | e.effect.defines) & ~e.effect.undefines;
     }
