@@ -9,6 +9,8 @@ export interface InterpreterRun {
   instructions: number;
   ms: number;
   mips: number;
+  /** Everything the guest printed on COM1. */
+  output: string;
 }
 
 export interface InterpreterOptions {
@@ -45,7 +47,7 @@ export function runFerry86(opts: InterpreterOptions): InterpreterRun {
       const ended = opts.endMarker ? out.includes(opts.endMarker) : ms >= (opts.runMs ?? 5000);
       if (ended) {
         const instructions = machine.cpu.instructionCount - startInstr;
-        return { label: 'ferry86', instructions, ms, mips: instructions / ms / 1000 };
+        return { label: 'ferry86', instructions, ms, mips: instructions / ms / 1000, output: out };
       }
     }
     if (exit.reason !== 'limit' && exit.reason !== 'idle') {

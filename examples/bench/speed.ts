@@ -19,6 +19,14 @@ export function workloads(quick: boolean): Workload[] {
       opts: { image: file('guests/loop.bin'), startMarker: 'loop start\n', endMarker: 'loop done\n' },
     },
     {
+      title: 'Call-heavy guest (examples/guests/calls.bin: recursion, cdecl frames, indirect calls)',
+      opts: { image: file('guests/calls.bin'), startMarker: 'calls start\n', endMarker: 'calls done\n' },
+    },
+    {
+      title: 'x87 guest (examples/guests/x87.bin: Mandelbrot, precision control 53 bits)',
+      opts: { image: file('guests/x87.bin'), startMarker: 'x87 start\n', endMarker: 'x87 done\n' },
+    },
+    {
       title: `toyos memory workload (examples/toyos, 64 MiB, ${quick ? 2 : 5} s after boot)`,
       opts: { image: file('toyos/toyos.bin'), startMarker: 'ready\r\n', runMs: quick ? 2000 : 5000 },
     },
@@ -30,6 +38,11 @@ export async function benchSpeed(quick: boolean): Promise<void> {
     const ours = runFerry86(w.opts);
     const off = await runPeer({ ...w.opts, jit: false });
     const on = await runPeer({ ...w.opts, jit: true });
+    // A guest with an end marker prints its result: all three must agree, or the figure is void.
+    if (w.opts.endMarker && (ours.output !== off.output || ours.output !== on.output)) {
+      console.log(`\n${w.title}\n  RESULT MISMATCH: ferry86 printed ${JSON.stringify(ours.output)}, v86 ${JSON.stringify(off.output)}`);
+      continue;
+    }
     printTable(w.title, ['instructions', 'ms', 'MIPS', 'ferry86 ÷ this'], [ours, off, on].map((r) => ({
       label: r.label,
       cells: [r.instructions, fmt(r.ms, 0), fmt(r.mips), fmt(ours.mips / r.mips, 2)],

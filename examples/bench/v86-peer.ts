@@ -14,6 +14,8 @@ export interface PeerRun {
   /** Wall-clock milliseconds between the markers. */
   ms: number;
   mips: number;
+  /** Everything the guest printed on COM1. */
+  output: string;
 }
 
 export interface PeerOptions {
@@ -36,7 +38,7 @@ function wasmPath(): string {
 export function runPeer(opts: PeerOptions): Promise<PeerRun> {
   const label = `v86 (JIT ${opts.jit ? 'on' : 'off'})`;
   return new Promise((resolve, reject) => {
-    const image = opts.image.slice().buffer;
+    const image = Uint8Array.from(opts.image).buffer;
     const emulator = new V86({
       wasm_path: wasmPath(),
       multiboot: { buffer: image },
@@ -54,7 +56,7 @@ export function runPeer(opts: PeerOptions): Promise<PeerRun> {
       const instructions = emulator.get_instruction_counter() - startInstr;
       if (timer) clearTimeout(timer);
       void emulator.destroy();
-      resolve({ label, instructions, ms, mips: instructions / ms / 1000 });
+      resolve({ label, instructions, ms, mips: instructions / ms / 1000, output: out });
     };
     const guard = setTimeout(() => {
       void emulator.destroy();
@@ -94,7 +96,7 @@ export async function peerSaveRestore(opts: {
   const make = () =>
     new V86({
       wasm_path: wasmPath(),
-      multiboot: { buffer: opts.image.slice().buffer },
+      multiboot: { buffer: Uint8Array.from(opts.image).buffer },
       memory_size: opts.memoryMiB << 20,
       autostart: true,
     } as ConstructorParameters<typeof V86>[0]);

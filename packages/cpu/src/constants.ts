@@ -45,7 +45,7 @@ export const ID = 1 << 21;
 export const ARITH_FLAGS = CF | PF | AF | ZF | SF | OF;
 /** Bit 1 of EFLAGS always reads as 1. */
 export const FLAGS_FIXED_ONE = 2;
-/** Flags a program can ever see set on this CPU (no VIF/VIP since V86/PVI is not implemented). */
+/** Flags a program can ever see set on this CPU (no VIF/VIP: CR4.VME/PVI are not implemented). */
 export const FLAGS_SUPPORTED = ARITH_FLAGS | TF | IF | DF | IOPL | NT | RF | VM | AC | ID | FLAGS_FIXED_ONE;
 
 // CR0 bits (SDM vol. 3A §2.5).

@@ -24,13 +24,14 @@ import type { InterruptController, IoPorts, StopReason } from './types.ts';
 import * as typesModule from './types.ts';
 import * as invalidModule from './handlers/invalid.ts';
 import * as cpuidModule from './cpuid.ts';
+import { Fpu } from './fpu/fpu.ts';
 
 // Imported values are copied into module constants once: when modules are transpiled to CommonJS
 // or run under vitest's module transform, every access to an imported binding is a getter call,
 // which costs more than the operations of the interpreter's hot path.
 const {
   ATTR_DB, ATTR_REAL_CODE, ATTR_REAL_DATA, ATTR_TYPE_CODE, ATTR_TYPE_EC, ATTR_TYPE_RW, CR0_ET, CR0_PE, CS,
-  DF, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS, EXC_TS, EXC_UD, FLAGS_FIXED_ONE, IF, SS, TF, VM
+  DF, EXC_DB, EXC_DF, EXC_GP, EXC_PF, EXC_SS, EXC_TS, EXC_UD, FLAGS_FIXED_ONE, IF, RF, SS, TF, VM
 } = constantsModule;
 const { TLB_READ_SUPERVISOR, TLB_READ_USER, TLB_WRITE_SUPERVISOR, TLB_WRITE_USER } = mmuModule;
 const { decodeInstruction } = decoderModule;
@@ -95,6 +96,12 @@ function redecode(c: Cpu, i: Insn): void {
 /** Exceptions that combine into #DF (SDM vol. 3A §6.15, table 6-5). */
 function isContributory(v: number): boolean {
   return v === 0 || (v >= EXC_TS && v <= EXC_GP);
+}
+
+/** Construction options. */
+export interface CpuOptions {
+  /** Fit the x87 FPU (default false: no coprocessor, as before issue 3). */
+  fpu?: boolean;
 }
 
 export class Cpu implements Stateful {
@@ -172,6 +179,13 @@ export class Cpu implements Stateful {
   /** Set by instructions that must end the current decoded run (mode, CS, paging, IF, I/O, SMC). */
   exit = false;
   instructionCount = 0;
+  /**
+   * EIP to report a fault at instead of the faulting instruction's, or -1: a task switch that
+   * faults after its commit point delivers the fault in the new task (SDM vol. 3A §7.3 step 12).
+   */
+  restartEip = -1;
+  /** Some DR7-enabled breakpoint is an instruction breakpoint (R/W = 00): check every fetch. */
+  bpArmed = false;
   stopReason: StopReason = 'limit';
   absentPage = -1;
 
@@ -193,11 +207,19 @@ export class Cpu implements Stateful {
   private curLinPage = 0;
   private readonly scratch = new Insn(udHandler);
 
+  /**
+   * The x87 FPU, or null for a CPU without one (then D8-DF only raise #NM under CR0.EM/TS, and
+   * CPUID does not report an FPU). See CpuOptions.fpu.
+   */
+  readonly fpu: Fpu | null;
+
   constructor(
     readonly mmu: Mmu,
     public io: IoPorts = NO_IO,
     public pic: InterruptController = NO_INTERRUPTS,
+    options: CpuOptions = {},
   ) {
+    this.fpu = options.fpu !== false ? new Fpu() : null;
     this.tlb = mmu.tlb.entries;
     this.ram8 = mmu.phys.ram;
     this.ram16 = mmu.phys.ram16;
@@ -228,6 +250,8 @@ export class Cpu implements Stateful {
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
+    this.bpArmed = false;
+    this.restartEip = -1;
     this.gdtrBase = 0;
     this.gdtrLimit = 0xffff;
     this.idtrBase = 0;
@@ -249,7 +273,18 @@ export class Cpu implements Stateful {
     this.pendingIrq = -1;
     this.exit = true;
     this.tscOffset = 0n;
+    this.fpu?.reset();
     this.mmu.setControl(this.cr0, this.cr3, this.cr4);
+  }
+
+  /**
+   * Connects the FPU's FERR# output (legacy x87 error reporting with CR0.NE = 0): `cb(true)`
+   * when an unmasked x87 exception becomes pending, `cb(false)` when it is cleared (FNCLEX,
+   * FNINIT, FLDCW/FLDENV/FRSTOR that mask it). A PC routes it to IRQ 13 and clears its latch on
+   * an OUT to port 0xF0. No-op on a CPU without an FPU.
+   */
+  onFerr(cb: ((asserted: boolean) => void) | null): void {
+    if (this.fpu !== null) this.fpu.onFerr = cb;
   }
 
   /**
@@ -312,7 +347,7 @@ export class Cpu implements Stateful {
     return (this.cr0 & CR0_PE) !== 0;
   }
 
-  /** Virtual-8086 mode (not implemented yet: EFLAGS.VM can never become 1). */
+  /** Virtual-8086 mode (SDM vol. 3A ch. 20; CR4.VME is not implemented). */
   get v86(): boolean {
     return (this.flags & VM) !== 0;
   }
@@ -599,6 +634,17 @@ export class Cpu implements Stateful {
           sliceStop = this.instructionCount + 1;
         }
       }
+      if (this.bpArmed || (this.flags & RF) !== 0) {
+        // One instruction per slice so each fetch is checked; RF masks the check once and is
+        // cleared as that instruction starts (SDM vol. 3A §17.3.1.1).
+        sliceStop = this.instructionCount + 1;
+        if ((this.flags & RF) !== 0) this.flags &= ~RF;
+        else if (this.codeBreakpointHit()) {
+          this.instructionCount++;
+          if (!this.raiseEvent(EXC_DB, false, 0)) break;
+          continue;
+        }
+      }
       this.exit = false;
       let start = this.eip;
       let faulted = false;
@@ -641,6 +687,10 @@ export class Cpu implements Stateful {
         }
       } catch (e) {
         this.eip = start;
+        if (this.restartEip >= 0) {
+          this.eip = this.restartEip;
+          this.restartEip = -1;
+        }
         faulted = true;
         if (!this.handleFault(e)) break;
       }
@@ -651,6 +701,33 @@ export class Cpu implements Stateful {
       }
     }
     return this.instructionCount - begin;
+  }
+
+  /** Recomputes bpArmed after DR7 changes (data and I/O breakpoints are not implemented). */
+  armBreakpoints(): void {
+    const dr7 = this.dr[7]!;
+    let armed = false;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >> (2 * n)) & 3) !== 0 && ((dr7 >>> (16 + 4 * n)) & 3) === 0) armed = true;
+    }
+    this.bpArmed = armed;
+    this.exit = true;
+  }
+
+  /**
+   * An enabled instruction breakpoint matches the linear address of CS:EIP: DR6 gets B0-B3 for
+   * the matches (the other status bits cleared, as Bochs reports it) and true is returned.
+   */
+  private codeBreakpointHit(): boolean {
+    const dr7 = this.dr[7]!;
+    const lin = (this.segBase[CS]! + this.eip) | 0;
+    let bits = 0;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >> (2 * n)) & 3) !== 0 && ((dr7 >>> (16 + 4 * n)) & 3) === 0 && this.dr[n] === lin) bits |= 1 << n;
+    }
+    if (bits === 0) return false;
+    this.dr[6] = (this.dr[6]! & 0xffff0ff0) | bits;
+    return true;
   }
 
   /** Finds (or decodes and caches) the instruction at CS:eip and links `prev` to it. */
@@ -709,6 +786,10 @@ export class Cpu implements Stateful {
     } catch (e) {
       // The interrupt stays pending if its delivery touched an absent page.
       this.eip = start;
+      if (this.restartEip >= 0) {
+        this.eip = this.restartEip;
+        this.restartEip = -1;
+      }
       if (e instanceof PageAbsentError) {
         this.stopReason = 'absent';
         this.absentPage = e.page;
@@ -751,6 +832,7 @@ export class Cpu implements Stateful {
         deliverInterrupt(this, v, INT_EXCEPTION, he, ec);
         return true;
       } catch (e) {
+        this.restartEip = -1;
         let v2: number;
         let he2 = true;
         let ec2 = 0;

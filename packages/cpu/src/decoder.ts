@@ -20,6 +20,7 @@ import * as SH from './handlers/shift.ts';
 import * as ST from './handlers/stack.ts';
 import * as STR from './handlers/string.ts';
 import * as SYS from './handlers/system.ts';
+import * as FPU from './fpu/exec.ts';
 import { REP_E, REP_NE, REP_NONE, type Handler, type Insn } from './insn.ts';
 import { fCount, fCrossed, fetchBegin, i32, mMod, mReg, mRm, readModrm, reg16, reg8, s16, s8, u16, u8 } from './modrm.ts';
 
@@ -31,6 +32,8 @@ let rep = REP_NONE;
 let lock = false;
 /** The decoded form accepts a LOCK prefix (memory-destination read-modify-write). */
 let lockable = false;
+/** The CPU being decoded for has an x87 FPU. */
+let hasFpu = false;
 
 /**
  * Decodes the instruction at CS:eip into `i`. Returns true if its bytes crossed a page boundary
@@ -45,6 +48,7 @@ export function decodeInstruction(c: Cpu, i: Insn, eip: number): boolean {
   rep = REP_NONE;
   lock = false;
   lockable = false;
+  hasFpu = c.fpu !== null;
   let op: number;
   for (;;) {
     op = u8();
@@ -218,9 +222,17 @@ function decodeOneByte(i: Insn, op: number): void {
     return;
   }
   if (op >= 0xd8 && op <= 0xdf) {
-    // x87 escape: decode the ModRM for the length; no FPU is present.
-    modrm(i);
-    i.exec = SYS.fpuEscape;
+    // x87 escape. Without an FPU only the length matters (the handler raises #NM or does nothing).
+    const reg = modrm(i);
+    if (!hasFpu) {
+      i.exec = SYS.fpuEscape;
+      return;
+    }
+    i.op = ((op & 7) << 3) | mReg;
+    i.rm = mRm;
+    // FOP: the 11 low bits of the opcode and ModRM bytes (SDM vol. 1 §8.1.9).
+    i.imm = ((op & 7) << 8) | (mMod << 6) | (mReg << 3) | mRm;
+    i.exec = reg ? FPU.fpuReg : FPU.fpuMem;
     return;
   }
   switch (op) {
@@ -401,7 +413,7 @@ function decodeOneByte(i: Insn, op: number): void {
       i.exec = C.farDirect;
       return;
     case 0x9b:
-      i.exec = SYS.wait;
+      i.exec = hasFpu ? FPU.fwait : SYS.wait;
       return;
     case 0x9c:
       i.exec = byV(ST.pushf16, ST.pushf32);

@@ -1,24 +1,24 @@
 /**
  * Far control transfers: JMP/CALL ptr, RETF, IRET (Intel SDM vol. 2 pseudo-code of each;
  * vol. 3A §5.8 privilege-level changes, call gates). Every check and every stack write happens
- * before CS/SS/ESP/EIP/CPL change. Task switches (TSS or task-gate targets, IRET with NT=1) and
- * returns to virtual-8086 mode raise CpuUnimplementedError.
+ * before CS/SS/ESP/EIP/CPL change. Task switches (TSS or task-gate targets, IRET with NT=1) are
+ * done by taskswitch.ts; IRET also enters and runs in virtual-8086 mode (SDM vol. 3A §20.2-20.3).
  */
 import * as constantsModule from './constants.ts';
 import type { Cpu } from './cpu.ts';
-import * as faultModule from './fault.ts';
 import { Descriptor } from './segmentation.ts';
 import * as segmentationModule from './segmentation.ts';
 import * as tssModule from './tss.ts';
+import * as taskSwitchModule from './taskswitch.ts';
 
 // Imported values are copied into module constants once: when modules are transpiled to CommonJS
 // or run under vitest's module transform, every access to an imported binding is a getter call,
 // which costs more than the operations of the interpreter's hot path.
 const {
-  AC, AF, ATTR_DB, CF, CR0_PE, CS, DF, EXC_NP, EXC_SS, ID, IF, IOPL, NT, OF, PF, RF, SF, SS,
+  AC, AF, ATTR_DB, ATTR_DPL_SHIFT, ATTR_REAL_CODE, ATTR_REAL_DATA, CF, CR0_PE, CS, DF, DS, ES, FS, GS, EXC_NP, EXC_SS, ID, IF, IOPL, NT, OF, PF, RF, SF, SS,
   SYS_CALL_GATE16, SYS_CALL_GATE32, SYS_TASK_GATE, SYS_TSS16_AVAIL, SYS_TSS32_AVAIL, TF, VM, ZF
 } = constantsModule;
-const { CpuUnimplementedError } = faultModule;
+const { farTaskSwitch, iretTaskSwitch, SWITCH_CALL, SWITCH_JMP } = taskSwitchModule;
 const {
   checkStackSegment, fetchDescriptor, markAccessed, nullInaccessibleSegments, stackFits
 } = segmentationModule;
@@ -32,10 +32,6 @@ const params = new Int32Array(32);
 
 function isRealOrV86(c: Cpu): boolean {
   return (c.cr0 & CR0_PE) === 0 || (c.flags & VM) !== 0;
-}
-
-function taskSwitch(c: Cpu, what: string): never {
-  throw new CpuUnimplementedError(`hardware task switch (${what})`, c.eip);
 }
 
 /** Checks a code-segment target of a direct far JMP/CALL (SDM: "IF segment type is code"). */
@@ -95,7 +91,10 @@ export function farJump(c: Cpu, sel: number, off: number, o32: boolean): void {
     c.eip = eip;
     return;
   }
-  if (type === SYS_TASK_GATE || type === SYS_TSS16_AVAIL || type === SYS_TSS32_AVAIL) taskSwitch(c, 'far JMP');
+  if (type === SYS_TASK_GATE || type === SYS_TSS16_AVAIL || type === SYS_TSS32_AVAIL) {
+    farTaskSwitch(c, sel, csDesc, SWITCH_JMP);
+    return;
+  }
   c.gp(sel & 0xfffc);
 }
 
@@ -142,7 +141,10 @@ export function farCall(c: Cpu, sel: number, off: number, o32: boolean): void {
     callGate(c, sel);
     return;
   }
-  if (type === SYS_TASK_GATE || type === SYS_TSS16_AVAIL || type === SYS_TSS32_AVAIL) taskSwitch(c, 'far CALL');
+  if (type === SYS_TASK_GATE || type === SYS_TSS16_AVAIL || type === SYS_TSS32_AVAIL) {
+    farTaskSwitch(c, sel, csDesc, SWITCH_CALL);
+    return;
+  }
   c.gp(sel & 0xfffc);
 }
 
@@ -284,12 +286,21 @@ export function iret(c: Cpu, o32: boolean): void {
     c.exit = true;
     return;
   }
-  if ((c.flags & VM) !== 0) throw new CpuUnimplementedError('IRET in virtual-8086 mode', c.eip);
-  if ((c.flags & NT) !== 0) taskSwitch(c, 'IRET with NT=1');
+  if ((c.flags & VM) !== 0) {
+    iretV86(c, o32);
+    return;
+  }
+  if ((c.flags & NT) !== 0) {
+    iretTaskSwitch(c);
+    return;
+  }
   const eip = o32 ? c.peek32(0) >>> 0 : c.peek16(0);
   const sel = (o32 ? c.peek32(4) : c.peek16(2)) & 0xffff;
   const fl = o32 ? c.peek32(8) : c.peek16(4);
-  if (o32 && (fl & VM) !== 0 && c.cpl === 0) throw new CpuUnimplementedError('IRET to virtual-8086 mode', c.eip);
+  if (o32 && (fl & VM) !== 0 && c.cpl === 0) {
+    iretToV86(c, eip, sel, fl);
+    return;
+  }
   checkReturnCode(c, sel, csDesc);
   const rpl = sel & 3;
   const oldCpl = c.cpl;
@@ -323,3 +334,51 @@ export function iret(c: Cpu, o32: boolean): void {
   c.exit = true;
 }
 
+
+/**
+ * IRET inside virtual-8086 mode (SDM IRET "VIRTUAL-8086-MODE", CR4.VME = 0): a real-mode style
+ * return when IOPL = 3 that cannot change IOPL (or VM); #GP(0) to the monitor when IOPL < 3.
+ */
+function iretV86(c: Cpu, o32: boolean): void {
+  if (((c.flags >> 12) & 3) !== 3) c.gp(0);
+  const slot = o32 ? 4 : 2;
+  const eip = o32 ? c.peek32(0) >>> 0 : c.peek16(0);
+  const sel = (o32 ? c.peek32(4) : c.peek16(2)) & 0xffff;
+  const fl = o32 ? c.peek32(8) : c.peek16(4);
+  if (eip > c.segLimit[CS]!) c.gp(0);
+  c.setSp(c.spAdd(3 * slot));
+  c.setSegReal(CS, sel);
+  c.eip = eip;
+  const mask = FLAGS_ALWAYS | IF | (o32 ? RF | AC | ID : 0);
+  c.setEflags(fl, mask);
+}
+
+/**
+ * IRET at CPL 0 whose EFLAGS image has VM = 1 (SDM IRET "RETURN-TO-VIRTUAL-8086-MODE"): pops the
+ * 9-dword frame EIP, CS, EFLAGS, ESP, SS, ES, DS, FS, GS and loads every segment real-mode style.
+ */
+function iretToV86(c: Cpu, eip: number, cs: number, fl: number): void {
+  const newEsp = c.peek32(12);
+  const ss = c.peek32(16) & 0xffff;
+  const es = c.peek32(20) & 0xffff;
+  const ds = c.peek32(24) & 0xffff;
+  const fs = c.peek32(28) & 0xffff;
+  const gs = c.peek32(32) & 0xffff;
+  // EIP beyond FFFFh is not checked here: as on Bochs, the first fetch in V86 mode raises #GP(0)
+  // (to the monitor, with VM = 1 in its frame).
+  c.setEflags(fl, FLAGS_ALWAYS | IF | IOPL | VM | RF | AC | ID);
+  c.cpl = 3;
+  setV86Seg(c, CS, cs);
+  setV86Seg(c, SS, ss);
+  setV86Seg(c, ES, es);
+  setV86Seg(c, DS, ds);
+  setV86Seg(c, FS, fs);
+  setV86Seg(c, GS, gs);
+  c.r32[4] = newEsp;
+  c.eip = eip;
+}
+
+/** A segment register as virtual-8086 mode holds it: base = selector * 16, 64 KiB, DPL 3. */
+export function setV86Seg(c: Cpu, seg: number, sel: number): void {
+  c.setSegCache(seg, sel, sel << 4, 0xffff, (seg === CS ? ATTR_REAL_CODE : ATTR_REAL_DATA) | (3 << ATTR_DPL_SHIFT));
+}

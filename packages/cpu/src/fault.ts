@@ -10,8 +10,8 @@ export class GuestFault {
 }
 
 /**
- * A guest did something this CPU model does not implement yet (hardware task switch, virtual-8086
- * mode). Thrown out of Cpu.run() as a host error: continuing would run the guest incorrectly.
+ * A guest did something this CPU model does not implement (see the package README's "Not
+ * implemented"). Thrown out of Cpu.run() as a host error: continuing would run the guest incorrectly.
  */
 export class CpuUnimplementedError extends Error {
   override readonly name = 'CpuUnimplementedError';

@@ -1,4 +1,5 @@
-export { Cpu } from './cpu.ts';
+export { Cpu, type CpuOptions } from './cpu.ts';
+export { Fpu } from './fpu/fpu.ts';
 export { CpuRegisters } from './regs.ts';
 export { CpuUnimplementedError } from './fault.ts';
 export { CPU_STATE_SCHEMA } from './state.ts';

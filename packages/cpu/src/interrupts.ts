@@ -1,15 +1,15 @@
 /**
  * Interrupt and exception delivery (Intel SDM vol. 3A §6.12 and vol. 2 "INT n/INTO/INT3"):
  * through the real-mode IVT, or the protected-mode IDT via interrupt and trap gates, with a stack
- * switch from the TSS when the handler is more privileged. Task gates (hardware task switching)
- * raise CpuUnimplementedError.
+ * switch from the TSS when the handler is more privileged (from virtual-8086 mode with the
+ * 9-slot frame, SDM vol. 3A §20.3.1.1), and task gates (taskswitch.ts).
  *
  * Delivery is transactional: every read, check and push happens before CS, SS, ESP, EIP, CPL or
  * EFLAGS change, so a fault (or an absent page) during delivery leaves the state as it was.
  */
 import * as constantsModule from './constants.ts';
 import type { Cpu } from './cpu.ts';
-import * as faultModule from './fault.ts';
+import * as taskSwitchModule from './taskswitch.ts';
 import * as tssModule from './tss.ts';
 import { Descriptor } from './segmentation.ts';
 import * as segmentationModule from './segmentation.ts';
@@ -18,10 +18,10 @@ import * as segmentationModule from './segmentation.ts';
 // or run under vitest's module transform, every access to an imported binding is a getter call,
 // which costs more than the operations of the interpreter's hot path.
 const {
-  ATTR_DB, CS, EXC_GP, EXC_NP, EXC_SS, IF, NT, RF, SS, SYS_INT_GATE16, SYS_INT_GATE32, SYS_TASK_GATE,
+  ATTR_DB, CS, DS, ES, FS, GS, EXC_GP, EXC_NP, EXC_SS, IF, NT, RF, SS, SYS_INT_GATE16, SYS_INT_GATE32, SYS_TASK_GATE,
   SYS_TRAP_GATE16, SYS_TRAP_GATE32, TF, VM, AC, CR0_PE
 } = constantsModule;
-const { CpuUnimplementedError } = faultModule;
+const { interruptTaskSwitch } = taskSwitchModule;
 const { checkTssStackSegment, readTssStack, tssStack } = tssModule;
 const { fetchDescriptor, markAccessed, stackFits } = segmentationModule;
 
@@ -47,7 +47,6 @@ export function deliverExternal(c: Cpu, vector: number): void {
  */
 export function deliverInterrupt(c: Cpu, vector: number, kind: number, hasError: boolean, errorCode: number): void {
   if ((c.cr0 & CR0_PE) === 0) deliverReal(c, vector);
-  else if ((c.flags & VM) !== 0) throw new CpuUnimplementedError('virtual-8086 mode interrupt', c.eip);
   else deliverProtected(c, vector, kind, hasError, errorCode);
   c.halted = false;
 }
@@ -87,9 +86,16 @@ function deliverProtected(c: Cpu, vector: number, kind: number, hasError: boolea
   ) {
     c.raise(EXC_GP, idtErr);
   }
+  const v86 = (c.flags & VM) !== 0;
+  // INT n in virtual-8086 mode is IOPL-sensitive (CR4.VME = 0): #GP(0) to the monitor.
   if (kind === INT_SOFTWARE && dpl < c.cpl) c.raise(EXC_GP, vector * 8 + 2);
   if ((hi & 0x8000) === 0) c.raise(EXC_NP, idtErr);
-  if (type === SYS_TASK_GATE) throw new CpuUnimplementedError(`task gate in IDT vector ${vector}`, c.eip);
+  if (type === SYS_TASK_GATE) {
+    // A fault's RF goes into the interrupted task's saved EFLAGS (see isFaultClass).
+    if (kind === INT_EXCEPTION && isFaultClass(vector)) c.flags |= RF;
+    interruptTaskSwitch(c, lo, ext, hasError, errorCode);
+    return;
+  }
 
   const gate32 = type === SYS_INT_GATE32 || type === SYS_TRAP_GATE32;
   const sel = lo >>> 16;
@@ -99,10 +105,13 @@ function deliverProtected(c: Cpu, vector: number, kind: number, hasError: boolea
   if (!csDesc.isCode || csDesc.dpl > c.cpl) c.raise(EXC_GP, (sel & 0xfffc) + ext);
   if (!csDesc.present) c.raise(EXC_NP, (sel & 0xfffc) + ext);
 
-  const eflags = c.getEflags();
+  let eflags = c.getEflags();
   const slot = gate32 ? 4 : 2;
   const frameWords = hasError ? 4 : 3;
   const newCpl = csDesc.isConforming ? c.cpl : csDesc.dpl;
+  // From virtual-8086 mode only a ring-0 non-conforming handler will do (SDM INT pseudo-code).
+  if (v86 && (csDesc.isConforming || csDesc.dpl !== 0)) c.raise(EXC_GP, (sel & 0xfffc) + ext);
+  if (kind === INT_EXCEPTION && isFaultClass(vector)) eflags |= RF;
 
   if (newCpl < c.cpl) {
     // Inter-privilege: new SS:ESP from the TSS for the handler's privilege level.
@@ -111,7 +120,7 @@ function deliverProtected(c: Cpu, vector: number, kind: number, hasError: boolea
     const newSp = tssStack.sp;
     checkTssStackSegment(c, newSs, newCpl, ext, ssDesc);
     const big = (ssDesc.attr & ATTR_DB) !== 0;
-    const bytes = (frameWords + 2) * slot;
+    const bytes = (frameWords + (v86 ? 6 : 2)) * slot;
     if (!stackFits(ssDesc.limit, ssDesc.attr, big, newSp, bytes)) c.raise(EXC_SS, (newSs & 0xfffc) + ext);
     if (offset > csDesc.limit) c.raise(EXC_GP, ext);
     const top = big ? newSp : newSp & 0xffff;
@@ -119,6 +128,16 @@ function deliverProtected(c: Cpu, vector: number, kind: number, hasError: boolea
     const mmu = c.mmu;
     const base = ssDesc.base;
     // Supervisor pushes (new CPL < 3): the handler's stack is written with ring-0..2 rights.
+    if (v86) {
+      p -= slot;
+      pushSys(mmu, base, p, c.segSel[GS]!, slot, big);
+      p -= slot;
+      pushSys(mmu, base, p, c.segSel[FS]!, slot, big);
+      p -= slot;
+      pushSys(mmu, base, p, c.segSel[DS]!, slot, big);
+      p -= slot;
+      pushSys(mmu, base, p, c.segSel[ES]!, slot, big);
+    }
     p -= slot;
     pushSys(mmu, base, p, c.segSel[SS]!, slot, big);
     p -= slot;
@@ -136,6 +155,14 @@ function deliverProtected(c: Cpu, vector: number, kind: number, hasError: boolea
     markAccessed(c, ssDesc);
     markAccessed(c, csDesc);
     // Commit.
+    if (v86) {
+      // Leave V86 first so the caches below are checked as protected-mode segments.
+      c.flags &= ~VM;
+      c.setSegNull(ES, 0);
+      c.setSegNull(DS, 0);
+      c.setSegNull(FS, 0);
+      c.setSegNull(GS, 0);
+    }
     c.setSegCache(SS, (newSs & 0xfffc) | newCpl, ssDesc.base, ssDesc.limit, ssDesc.attr);
     c.setSp(big ? p | 0 : p & 0xffff);
     c.setSegCache(CS, (sel & 0xfffc) | newCpl, csDesc.base, csDesc.limit, csDesc.attr);
@@ -161,6 +188,15 @@ function deliverProtected(c: Cpu, vector: number, kind: number, hasError: boolea
   if (type === SYS_INT_GATE32 || type === SYS_INT_GATE16) clear |= IF;
   c.flags &= ~clear;
   c.exit = true;
+}
+
+/**
+ * Fault-class exceptions push EFLAGS with RF = 1 so that the faulting instruction, re-run by IRET,
+ * is not stopped again by an instruction breakpoint (SDM vol. 3A §17.3.1.1; Bochs does the same
+ * for every fault but #DB). #DF is an abort, #BP/#OF traps.
+ */
+function isFaultClass(v: number): boolean {
+  return v === 0 || v === 5 || v === 6 || v === 7 || (v >= 10 && v <= 14) || v === 16 || v === 17;
 }
 
 /** Pushes one slot below `p` on the current stack (already probed); returns the new offset. */

@@ -8,7 +8,8 @@ import { CR4_SUPPORTED, FLAGS_FIXED_ONE } from './constants.ts';
 
 export const CPU_STATE_SCHEMA: SectionSchema = {
   type: 'cpu-i386',
-  version: 1,
+  version: 2,
+  minVersion: 1,
   fields: {
     gpr: 'i32[]',
     eip: 'u32',
@@ -42,8 +43,72 @@ export const CPU_STATE_SCHEMA: SectionSchema = {
     pendingIrq: 'i32',
     instructionCount: 'f64',
     tscOffset: 'u64',
+    // x87 (version 2). Saved as the FNINIT state by a CPU without an FPU.
+    fpuCw: 'u16',
+    /** Status word including TOP. */
+    fpuSw: 'u16',
+    /** Full tag word; only "empty" (11) versus not matters on load. */
+    fpuTag: 'u16',
+    /** Physical registers R0..R7, 10 bytes each: significand (little-endian), then sign:exponent. */
+    fpuRegs: 'bytes',
+    fpuFip: 'u32',
+    fpuFcs: 'u16',
+    fpuFdp: 'u32',
+    fpuFds: 'u16',
+    fpuFop: 'u16',
+  },
+  upgrade: (from: number, r: StateRecord): StateRecord => {
+    // v1 -> v2: a CPU saved before the x87 existed gets the state FNINIT leaves.
+    if (from === 1) {
+      return { ...r, fpuCw: 0x037f, fpuSw: 0, fpuTag: 0xffff, fpuRegs: new Uint8Array(80), fpuFip: 0, fpuFcs: 0, fpuFdp: 0, fpuFds: 0, fpuFop: 0 };
+    }
+    return r;
   },
 };
+
+function saveFpu(c: Cpu): StateRecord {
+  const f = c.fpu;
+  const regs = new Uint8Array(80);
+  if (f === null) return { fpuCw: 0x037f, fpuSw: 0, fpuTag: 0xffff, fpuRegs: regs, fpuFip: 0, fpuFcs: 0, fpuFdp: 0, fpuFds: 0, fpuFop: 0 };
+  const dv = new DataView(regs.buffer);
+  for (let p = 0; p < 8; p++) {
+    dv.setBigUint64(p * 10, f.man[p]!, true);
+    dv.setUint16(p * 10 + 8, (f.sgn[p]! << 15) | f.exp[p]!, true);
+  }
+  return {
+    fpuCw: f.cw,
+    fpuSw: f.statusWord,
+    fpuTag: f.tagWord,
+    fpuRegs: regs,
+    fpuFip: f.fip >>> 0,
+    fpuFcs: f.fcs & 0xffff,
+    fpuFdp: f.fdp >>> 0,
+    fpuFds: f.fds & 0xffff,
+    fpuFop: f.fop & 0x7ff,
+  };
+}
+
+function loadFpu(c: Cpu, r: StateRecord): void {
+  const f = c.fpu;
+  if (f === null) return;
+  const dv = new DataView((r.fpuRegs as Uint8Array).buffer, (r.fpuRegs as Uint8Array).byteOffset, 80);
+  for (let p = 0; p < 8; p++) {
+    f.man[p] = dv.getBigUint64(p * 10, true);
+    const se = dv.getUint16(p * 10 + 8, true);
+    f.sgn[p] = se >> 15;
+    f.exp[p] = se & 0x7fff;
+  }
+  f.cw = r.fpuCw as number;
+  f.statusWord = r.fpuSw as number;
+  f.tagWord = r.fpuTag as number;
+  f.fip = (r.fpuFip as number) | 0;
+  f.fcs = r.fpuFcs as number;
+  f.fdp = (r.fpuFdp as number) | 0;
+  f.fds = r.fpuFds as number;
+  f.fop = r.fpuFop as number;
+  // FERR# follows the loaded status word (ES); the board's IRQ 13 latch has its own state.
+  f.ferr = (f.sw & 0x80) !== 0;
+}
 
 export function saveCpuState(c: Cpu): StateRecord {
   return {
@@ -79,6 +144,7 @@ export function saveCpuState(c: Cpu): StateRecord {
     pendingIrq: c.pendingIrq,
     instructionCount: c.instructionCount,
     tscOffset: BigInt.asUintN(64, c.tscOffset),
+    ...saveFpu(c),
   };
 }
 
@@ -100,7 +166,6 @@ export function checkCpuState(c: Cpu, r: StateRecord): void {
   const pi = r.pendingIrq as number;
   if (pi < -1 || pi > 255) throw new StateError(name, `pending interrupt vector ${pi} is not -1..255`);
   if (!((r.instructionCount as number) >= 0)) throw new StateError(name, 'instruction count is negative');
-  if (((r.eflags as number) & (1 << 17)) !== 0) throw new StateError(name, 'virtual-8086 mode is not supported by this CPU model');
 }
 
 export function loadCpuState(c: Cpu, r: StateRecord): void {
@@ -143,5 +208,7 @@ export function loadCpuState(c: Cpu, r: StateRecord): void {
   c.pendingIrq = r.pendingIrq as number;
   c.instructionCount = r.instructionCount as number;
   c.tscOffset = BigInt.asIntN(64, r.tscOffset as bigint);
+  loadFpu(c, r);
+  c.armBreakpoints();
   c.codeCache.clear();
 }

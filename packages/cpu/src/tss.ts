@@ -1,7 +1,7 @@
 /**
  * What the CPU reads from the current task-state segment without a task switch: the privileged
  * stack pointers (SDM vol. 3A §7.2.1, figures 7-2 and 7-11) and the I/O permission bitmap
- * (vol. 1 §19.5.2). Hardware task switching itself is not implemented.
+ * (vol. 1 §19.5.2). The task switch itself is in taskswitch.ts.
  */
 import * as constantsModule from './constants.ts';
 import type { Cpu } from './cpu.ts';

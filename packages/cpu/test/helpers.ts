@@ -8,10 +8,10 @@ export interface TestMachine {
   cpu: Cpu;
 }
 
-export function makeMachine(opts: { ramSize?: number; io?: IoPorts; pic?: InterruptController } = {}): TestMachine {
+export function makeMachine(opts: { ramSize?: number; io?: IoPorts; pic?: InterruptController; fpu?: boolean } = {}): TestMachine {
   const phys = new PhysicalMemory({ ramSize: opts.ramSize ?? 4 << 20 });
   const mmu = new Mmu(phys);
-  const cpu = new Cpu(mmu, opts.io ?? NO_IO, opts.pic ?? NO_INTERRUPTS);
+  const cpu = new Cpu(mmu, opts.io ?? NO_IO, opts.pic ?? NO_INTERRUPTS, { fpu: opts.fpu ?? false });
   return { phys, mmu, cpu };
 }
 
@@ -19,7 +19,7 @@ export function makeMachine(opts: { ramSize?: number; io?: IoPorts; pic?: Interr
 export const FLAT_GDT = 0x6000;
 
 /** Loads `code` at `addr`, enters flat 32-bit protected mode at it with a matching GDT loaded. */
-export function flatMachine(code: ArrayLike<number>, addr = 0x1000, opts: { ramSize?: number } = {}): TestMachine {
+export function flatMachine(code: ArrayLike<number>, addr = 0x1000, opts: { ramSize?: number; fpu?: boolean } = {}): TestMachine {
   const m = makeMachine(opts);
   m.phys.writeBytes(addr, Uint8Array.from(code));
   writeDescriptor(m.phys, FLAT_GDT + 0x08, segDescriptor(0, 0xfffff, 0x9b, 0xc));

@@ -13,7 +13,7 @@ import * as interruptsModule from '../interrupts.ts';
 // Imported values are copied into module constants once: when modules are transpiled to CommonJS
 // or run under vitest's module transform, every access to an imported binding is a getter call,
 // which costs more than the operations of the interpreter's hot path.
-const { CS, EXC_BP, EXC_BR, EXC_DB, EXC_OF } = constantsModule;
+const { CS, EXC_BP, EXC_BR, EXC_DB, EXC_OF, IOPL, VM } = constantsModule;
 const { farCall, farJump, farReturn, iret } = farcontrolModule;
 const { getOF, testCC } = flagsModule;
 const { deliverInterrupt, INT_ICEBP, INT_SOFTWARE } = interruptsModule;
@@ -155,6 +155,8 @@ export function iretHandler(c: Cpu, i: Insn): void {
 // ---- software interrupts ------------------------------------------------------------------------
 
 export function intN(c: Cpu, i: Insn): void {
+  // IOPL-sensitive in virtual-8086 mode (CR4.VME = 0; INT3 and INTO are not): #GP(0).
+  if ((c.flags & VM) !== 0 && (c.flags & IOPL) !== IOPL) c.gp(0);
   deliverInterrupt(c, i.imm, INT_SOFTWARE, false, 0);
 }
 export function int3(c: Cpu, _i: Insn): void {

@@ -117,10 +117,17 @@ export function popa32(c: Cpu, _i: Insn): void {
 
 // ---- PUSHF / POPF ---------------------------------------------------------------------------------
 
+/** PUSHF/POPF are IOPL-sensitive in virtual-8086 mode (CR4.VME = 0): #GP(0) when IOPL < 3. */
+function checkV86Iopl(c: Cpu): void {
+  if ((c.flags & VM) !== 0 && (c.flags & IOPL) !== IOPL) c.gp(0);
+}
+
 export function pushf16(c: Cpu, _i: Insn): void {
+  checkV86Iopl(c);
   c.push16(c.getEflags() & 0xffff);
 }
 export function pushf32(c: Cpu, _i: Insn): void {
+  checkV86Iopl(c);
   // The pushed image has VM and RF clear (SDM PUSHF).
   c.push32(c.getEflags() & ~(VM | RF));
 }
@@ -137,12 +144,14 @@ function popfMask(c: Cpu): number {
   return mask;
 }
 export function popf16(c: Cpu, _i: Insn): void {
+  checkV86Iopl(c);
   const v = c.peek16(0);
   c.setSp(c.spAdd(2));
   c.setEflags(v, popfMask(c) & 0xffff);
   c.exit = true;
 }
 export function popf32(c: Cpu, _i: Insn): void {
+  checkV86Iopl(c);
   const v = c.peek32(0) & ~RF;
   c.setSp(c.spAdd(4));
   c.setEflags(v, popfMask(c));

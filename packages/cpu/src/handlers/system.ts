@@ -346,7 +346,7 @@ export function movCrR(c: Cpu, i: Insn): void {
       c.ud();
   }
 }
-/** MOV r32, DRn / MOV DRn, r32 (0F 21 / 0F 23). Breakpoints are stored but not armed. */
+/** MOV r32, DRn / MOV DRn, r32 (0F 21 / 0F 23). Instruction breakpoints arm on a DR7 write. */
 export function movRDr(c: Cpu, i: Insn): void {
   requireCpl0(c);
   const n = i.reg === 4 ? 6 : i.reg === 5 ? 7 : i.reg;
@@ -359,6 +359,8 @@ export function movDrR(c: Cpu, i: Insn): void {
   if (n === 6) v = (v | 0xffff0ff0) & ~0x1000;
   else if (n === 7) v = (v | 0x400) & ~0xd800;
   c.dr[n] = v;
+  c.armBreakpoints();
+  c.exit = true;
 }
 
 export function invlpg(c: Cpu, i: Insn): void {

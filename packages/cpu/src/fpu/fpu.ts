@@ -1,0 +1,722 @@
+/**
+ * The x87 FPU's architectural state and its value arithmetic (Intel SDM vol. 1 chapter 8).
+ *
+ * Each of the eight physical registers holds an 80-bit extended value as sign, biased 15-bit
+ * exponent and 64-bit significand (explicit integer bit) in typed arrays; ST(i) is physical
+ * register (TOP + i) & 7. The tag word is kept as an "empty" bit per physical register; the full
+ * two-bit tags that FSTENV/FSAVE store are computed from the register contents, and the tags
+ * FLDENV/FRSTOR load are reduced to empty/non-empty, as the processor itself does (SDM vol. 1
+ * §8.1.7).
+ *
+ * Arithmetic is exact: operands become sig * 2^q BigInts, the exact result is rounded once by
+ * round.ts. Operations report their result in `resS`/`resE`/`resM` and return false when an
+ * unmasked exception suppresses it.
+ */
+import { RC_DOWN, RC_NEAREST, RC_UP, RC_ZERO, bitLen, rInexact, rOverflow, rQ, rSig, rTiny, rUp, roundFloat, roundInt } from './round.ts';
+
+// Status word bits (SDM vol. 1 figure 8-4).
+export const SW_IE = 0x0001;
+export const SW_DE = 0x0002;
+export const SW_ZE = 0x0004;
+export const SW_OE = 0x0008;
+export const SW_UE = 0x0010;
+export const SW_PE = 0x0020;
+export const SW_SF = 0x0040;
+export const SW_ES = 0x0080;
+export const SW_C0 = 0x0100;
+export const SW_C1 = 0x0200;
+export const SW_C2 = 0x0400;
+export const SW_C3 = 0x4000;
+export const SW_B = 0x8000;
+export const SW_CC = SW_C0 | SW_C1 | SW_C2 | SW_C3;
+export const EXC_MASK = 0x3f;
+
+export const CW_DEFAULT = 0x037f;
+
+const MSB = 0x8000000000000000n;
+const QUIET = 0x4000000000000000n;
+const M64 = 0xffffffffffffffffn;
+export const EXP_MAX = 0x7fff;
+const BIAS = 16383;
+
+// Operand classes.
+export const K_ZERO = 0;
+export const K_NORMAL = 1;
+export const K_DENORMAL = 2;
+export const K_INF = 3;
+export const K_QNAN = 4;
+export const K_SNAN = 5;
+/** Unnormals, pseudo-NaNs, pseudo-infinities: invalid operands since the 80387. */
+export const K_INVALID = 6;
+
+export function classify(e: number, m: bigint): number {
+  if (e === 0) return m === 0n ? K_ZERO : K_DENORMAL;
+  if ((m & MSB) === 0n) return K_INVALID;
+  if (e === EXP_MAX) {
+    if ((m & ~MSB) === 0n) return K_INF;
+    return (m & QUIET) !== 0n ? K_QNAN : K_SNAN;
+  }
+  return K_NORMAL;
+}
+
+// Precision control (CW bits 8-9): 00 single, 01 reserved (treated as extended), 10 double, 11 extended.
+const PRECISION = [24, 64, 53, 64];
+
+export class Fpu {
+  cw = CW_DEFAULT;
+  /** Status word without TOP (bits 11..13 are kept in `top`). */
+  sw = 0;
+  top = 0;
+  /** Bit n set: physical register n is empty. */
+  empty = 0xff;
+  readonly sgn = new Uint8Array(8);
+  readonly exp = new Uint16Array(8);
+  readonly man = new BigUint64Array(8);
+  /** Last instruction pointer, data pointer and opcode (for FSTENV/FSAVE). */
+  fip = 0;
+  fcs = 0;
+  fdp = 0;
+  fds = 0;
+  fop = 0;
+  /** FERR# output: asserted while an unmasked exception is pending (legacy CR0.NE = 0 reporting). */
+  ferr = false;
+  /** Called when FERR# changes; a PC board routes it to IRQ 13 (see README). */
+  onFerr: ((asserted: boolean) => void) | null = null;
+
+  // Result of the last value operation.
+  resS = 0;
+  resE = 0;
+  resM = 0n;
+
+  /** FNINIT (SDM vol. 2 "FINIT/FNINIT"): registers keep their contents but are all tagged empty. */
+  init(): void {
+    this.cw = CW_DEFAULT;
+    this.sw = 0;
+    this.top = 0;
+    this.empty = 0xff;
+    this.fip = 0;
+    this.fcs = 0;
+    this.fdp = 0;
+    this.fds = 0;
+    this.fop = 0;
+    this.setFerr(false);
+  }
+
+  /** Power-on/RESET: FNINIT state with zeroed registers. */
+  reset(): void {
+    this.sgn.fill(0);
+    this.exp.fill(0);
+    this.man.fill(0n);
+    this.init();
+  }
+
+  setFerr(on: boolean): void {
+    if (this.ferr === on) return;
+    this.ferr = on;
+    if (this.onFerr !== null) this.onFerr(on);
+  }
+
+  get statusWord(): number {
+    return (this.sw & ~0x3800) | (this.top << 11);
+  }
+
+  set statusWord(v: number) {
+    this.sw = v & ~0x3800 & 0xffff;
+    this.top = (v >> 11) & 7;
+  }
+
+  /** Sets ES and B from the exception flags and the masks (after any change to either). */
+  updateSummary(): void {
+    if ((this.sw & ~this.cw & EXC_MASK) !== 0) {
+      this.sw |= SW_ES | SW_B;
+      this.setFerr(true);
+    } else {
+      this.sw &= ~(SW_ES | SW_B);
+      this.setFerr(false);
+    }
+  }
+
+  /** Records exception flags; returns true if all of them are masked (the default response applies). */
+  signal(flags: number): boolean {
+    this.sw |= flags;
+    return (flags & ~this.cw & EXC_MASK) === 0;
+  }
+
+  get rc(): number {
+    return (this.cw >> 10) & 3;
+  }
+
+  get precision(): number {
+    return PRECISION[(this.cw >> 8) & 3]!;
+  }
+
+  // ---- the tag word ---------------------------------------------------------------------------
+
+  /** Full tag word (SDM vol. 1 figure 8-7): 00 valid, 01 zero, 10 special, 11 empty. */
+  get tagWord(): number {
+    let t = 0;
+    for (let p = 0; p < 8; p++) {
+      let tag: number;
+      if ((this.empty >> p) & 1) tag = 3;
+      else {
+        const e = this.exp[p]!;
+        const m = this.man[p]!;
+        if (e === 0 && m === 0n) tag = 1;
+        else if (e === 0 || e === EXP_MAX || (m & MSB) === 0n) tag = 2;
+        else tag = 0;
+      }
+      t |= tag << (p * 2);
+    }
+    return t;
+  }
+
+  set tagWord(v: number) {
+    let em = 0;
+    for (let p = 0; p < 8; p++) if (((v >> (p * 2)) & 3) === 3) em |= 1 << p;
+    this.empty = em;
+  }
+
+  // ---- the register stack ---------------------------------------------------------------------
+
+  phys(i: number): number {
+    return (this.top + i) & 7;
+  }
+
+  isEmpty(i: number): boolean {
+    return ((this.empty >> ((this.top + i) & 7)) & 1) !== 0;
+  }
+
+  setSt(i: number, s: number, e: number, m: bigint): void {
+    const p = (this.top + i) & 7;
+    this.sgn[p] = s;
+    this.exp[p] = e;
+    this.man[p] = m;
+    this.empty &= ~(1 << p);
+  }
+
+  /** Writes the last operation's result to ST(i). */
+  setStRes(i: number): void {
+    this.setSt(i, this.resS, this.resE, this.resM);
+  }
+
+  setStIndefinite(i: number): void {
+    this.setSt(i, 1, EXP_MAX, 0xc000000000000000n);
+  }
+
+  pop(): void {
+    this.empty |= 1 << this.top;
+    this.top = (this.top + 1) & 7;
+  }
+
+  /**
+   * Makes room for a push. Returns false if the push must not happen: stack overflow (ST(7) is
+   * in use) with IE unmasked. With IE masked an overflow pushes the QNaN indefinite, and the
+   * caller must not write the value (returns false too, after pushing the indefinite).
+   */
+  pushCheck(): boolean {
+    const p = (this.top - 1) & 7;
+    if (((this.empty >> p) & 1) === 0) {
+      this.sw |= SW_C1;
+      if (this.signal(SW_IE | SW_SF)) {
+        this.top = p;
+        this.setStIndefinite(0);
+      }
+      return false;
+    }
+    this.top = p;
+    return true;
+  }
+
+  /** Stack underflow: C1 = 0, IE|SF; returns true if masked (store the indefinite). */
+  underflow(): boolean {
+    this.sw &= ~SW_C1;
+    return this.signal(SW_IE | SW_SF);
+  }
+
+  setCC(cc: number): void {
+    this.sw = (this.sw & ~SW_CC) | cc;
+  }
+
+  // ---- value operations on (s, e, m) operands -------------------------------------------------
+
+  setRes(s: number, e: number, m: bigint): void {
+    this.resS = s;
+    this.resE = e;
+    this.resM = m;
+  }
+
+  setIndefinite(): void {
+    this.setRes(1, EXP_MAX, 0xc000000000000000n);
+  }
+
+  /**
+   * NaN and invalid-operand handling shared by two-operand arithmetic (SDM vol. 1 table 4-7).
+   * Returns 0 if both operands are ordinary, 1 if a result (NaN/indefinite) is set, -1 if IE is
+   * unmasked and there is no result.
+   */
+  nanCheck2(ka: number, as: number, ae: number, am: bigint, kb: number, bs: number, be: number, bm: bigint): number {
+    if (ka === K_INVALID || kb === K_INVALID) {
+      if (!this.signal(SW_IE)) return -1;
+      this.setIndefinite();
+      return 1;
+    }
+    const an = ka === K_QNAN || ka === K_SNAN;
+    const bn = kb === K_QNAN || kb === K_SNAN;
+    if (!an && !bn) return 0;
+    if ((ka === K_SNAN || kb === K_SNAN) && !this.signal(SW_IE)) return -1;
+    let pickA: boolean;
+    if (an && bn) {
+      if (ka === K_QNAN && kb === K_SNAN) pickA = true;
+      else if (ka === K_SNAN && kb === K_QNAN) pickA = false;
+      else {
+        const ma = am & ~QUIET;
+        const mb = bm & ~QUIET;
+        pickA = ma > mb || (ma === mb && as <= bs);
+      }
+    } else pickA = an;
+    if (pickA) this.setRes(as, ae, am | QUIET);
+    else this.setRes(bs, be, bm | QUIET);
+    return 1;
+  }
+
+  /** Rounds sign * sig * 2^q into the register format under PC/RC, with the x87's responses. */
+  packReg(sign: number, sig: bigint, q: number, p: number): boolean {
+    if (sig === 0n) {
+      this.setRes(sign, 0, 0n);
+      this.sw &= ~SW_C1;
+      return true;
+    }
+    const rc = this.rc;
+    roundFloat(sign, sig, q, p, 1 - BIAS, BIAS, rc);
+    let flags = 0;
+    if (rOverflow) {
+      if ((this.cw & SW_OE) !== 0) {
+        flags = SW_OE | SW_PE;
+        if (rc === RC_NEAREST || (rc === RC_UP && sign === 0) || (rc === RC_DOWN && sign !== 0)) {
+          this.setRes(sign, EXP_MAX, MSB);
+          this.sw |= SW_C1;
+        } else {
+          this.setRes(sign, EXP_MAX - 1, (M64 << BigInt(64 - p)) & M64);
+          this.sw &= ~SW_C1;
+        }
+        this.signal(flags);
+        return true;
+      }
+      // Unmasked overflow: deliver the result with the exponent scaled down by 3 * 2^13.
+      roundFloat(sign, sig, q, p, -0x7fffffff, 0x7fffffff, rc);
+      this.packUnbounded(sign, -24576);
+      this.signal(SW_OE | (rInexact ? SW_PE : 0));
+      return true;
+    }
+    if (rTiny && (this.cw & SW_UE) === 0) {
+      roundFloat(sign, sig, q, p, -0x7fffffff, 0x7fffffff, rc);
+      this.packUnbounded(sign, 24576);
+      this.signal(SW_UE | (rInexact ? SW_PE : 0));
+      return true;
+    }
+    if (rInexact) flags |= rTiny ? SW_UE | SW_PE : SW_PE;
+    this.packRounded(sign);
+    if (rUp) this.sw |= SW_C1;
+    else this.sw &= ~SW_C1;
+    if (flags !== 0) this.signal(flags);
+    return true;
+  }
+
+  private packRounded(sign: number): void {
+    const r = rSig;
+    if (r === 0n) {
+      this.setRes(sign, 0, 0n);
+      return;
+    }
+    const bl = bitLen(r);
+    const e = rQ + bl - 1;
+    if (e >= 1 - BIAS) this.setRes(sign, e + BIAS, r << BigInt(64 - bl));
+    else this.setRes(sign, 0, r << BigInt(rQ + BIAS + 62));
+  }
+
+  /**
+   * The unmasked overflow/underflow response for register destinations: the exponent is scaled
+   * by -/+ 24576 (SDM vol. 1 §8.5.4-8.5.5). A result still out of range after scaling becomes an
+   * infinity or a zero (inexact), as measured on hardware.
+   */
+  private packUnbounded(sign: number, adjust: number): void {
+    const r = rSig;
+    const bl = bitLen(r);
+    const e = rQ + bl - 1 + BIAS + adjust;
+    if (e >= EXP_MAX) {
+      this.setRes(sign, EXP_MAX, MSB);
+      this.sw |= SW_C1 | SW_PE;
+      return;
+    }
+    if (e <= 0) {
+      this.setRes(sign, 0, 0n);
+      this.sw = (this.sw & ~SW_C1) | SW_PE;
+      return;
+    }
+    this.setRes(sign, e, r << BigInt(64 - bl));
+    if (rUp) this.sw |= SW_C1;
+    else this.sw &= ~SW_C1;
+  }
+
+  /**
+   * a op b for op 0 = add, 1 = mul, 2 = div (subtraction is addition with b's sign flipped).
+   * Returns false if an unmasked exception suppresses the result.
+   */
+  arith(op: number, as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): boolean {
+    const ka = classify(ae, am);
+    const kb = classify(be, bm);
+    const n = this.nanCheck2(ka, as, ae, am, kb, bs, be, bm);
+    if (n !== 0) return n > 0;
+    const s = op === 0 ? 0 : as ^ bs;
+    // Invalid operations and exact special results (SDM vol. 1 §4.9.1.2, §8.5.1).
+    if (ka === K_INF || kb === K_INF) {
+      if (op === 0) {
+        if (ka === K_INF && kb === K_INF && as !== bs) return this.invalid();
+        this.setRes(ka === K_INF ? as : bs, EXP_MAX, MSB);
+      } else if (op === 1) {
+        if (ka === K_ZERO || kb === K_ZERO) return this.invalid();
+        if ((ka === K_DENORMAL || kb === K_DENORMAL) && !this.signal(SW_DE)) return false;
+        this.setRes(s, EXP_MAX, MSB);
+      } else {
+        if (ka === K_INF && kb === K_INF) return this.invalid();
+        if ((ka === K_DENORMAL || kb === K_DENORMAL) && !this.signal(SW_DE)) return false;
+        if (ka === K_INF) this.setRes(s, EXP_MAX, MSB);
+        else this.setRes(s, 0, 0n);
+      }
+      this.sw &= ~SW_C1;
+      return true;
+    }
+    if (op === 2 && kb === K_ZERO) {
+      if (ka === K_ZERO) return this.invalid();
+      // Division by zero takes precedence over a denormal dividend (no DE, as measured).
+      if (!this.signal(SW_ZE)) return false;
+      this.setRes(s, EXP_MAX, MSB);
+      this.sw &= ~SW_C1;
+      return true;
+    }
+    if ((ka === K_DENORMAL || kb === K_DENORMAL) && !this.signal(SW_DE)) return false;
+    const p = this.precision;
+    const aq = (ae === 0 ? 1 : ae) - BIAS - 63;
+    const bq = (be === 0 ? 1 : be) - BIAS - 63;
+    if (op === 1) {
+      const prod = am * bm;
+      return this.packReg(s, prod, aq + bq, p);
+    }
+    if (op === 2) {
+      if (ka === K_ZERO) {
+        this.setRes(s, 0, 0n);
+        this.sw &= ~SW_C1;
+        return true;
+      }
+      // Normalise both significands to [2^63, 2^64) so the quotient has at least 67 bits.
+      const la = 64 - bitLen(am);
+      const lb = 64 - bitLen(bm);
+      const na = am << BigInt(la + 67);
+      const nb = bm << BigInt(lb);
+      let quo = na / nb;
+      let qq = aq - la - 67 - (bq - lb);
+      if (quo * nb !== na) {
+        quo = (quo << 1n) | 1n;
+        qq -= 1;
+      }
+      return this.packReg(s, quo, qq, p);
+    }
+    // Addition.
+    if (ka === K_ZERO && kb === K_ZERO) {
+      const zs = as === bs ? as : this.rc === RC_DOWN ? 1 : 0;
+      this.setRes(zs, 0, 0n);
+      this.sw &= ~SW_C1;
+      return true;
+    }
+    if (ka === K_ZERO) return this.packReg(bs, bm, bq, p);
+    if (kb === K_ZERO) return this.packReg(as, am, aq, p);
+    let sa = am;
+    let sb = bm;
+    let qa = aq;
+    let qb = bq;
+    // A far smaller operand only contributes a sticky bit below the larger one's rounding point.
+    if (qa - qb > 160) {
+      sb = 1n;
+      qb = qa - 160;
+    } else if (qb - qa > 160) {
+      sa = 1n;
+      qa = qb - 160;
+    }
+    const qm = qa < qb ? qa : qb;
+    let va = sa << BigInt(qa - qm);
+    let vb = sb << BigInt(qb - qm);
+    if (as) va = -va;
+    if (bs) vb = -vb;
+    const sum = va + vb;
+    if (sum === 0n) {
+      this.setRes(this.rc === RC_DOWN ? 1 : 0, 0, 0n);
+      this.sw &= ~SW_C1;
+      return true;
+    }
+    return sum < 0n ? this.packReg(1, -sum, qm, p) : this.packReg(0, sum, qm, p);
+  }
+
+  invalid(): boolean {
+    if (!this.signal(SW_IE)) return false;
+    this.setIndefinite();
+    return true;
+  }
+
+  /** FSQRT. */
+  sqrt(s: number, e: number, m: bigint): boolean {
+    const k = classify(e, m);
+    if (k === K_INVALID || k === K_SNAN) {
+      if (!this.signal(SW_IE)) return false;
+      if (k === K_INVALID) this.setIndefinite();
+      else this.setRes(s, e, m | QUIET);
+      return true;
+    }
+    if (k === K_QNAN || k === K_ZERO) {
+      this.setRes(s, e, m);
+      return true;
+    }
+    if (s !== 0) return this.invalid();
+    if (k === K_INF) {
+      this.setRes(0, e, m);
+      return true;
+    }
+    if (k === K_DENORMAL && !this.signal(SW_DE)) return false;
+    let q = e === 0 ? 1 - BIAS - 63 : e - BIAS - 63;
+    // Scale to at least 140 bits with an even exponent, so the root has at least 70 bits.
+    let shift = 140 - bitLen(m);
+    if (((q - shift) & 1) !== 0) shift++;
+    const v = m << BigInt(shift);
+    q -= shift;
+    let r = isqrt(v);
+    let rq = q / 2;
+    if (r * r !== v) {
+      r = (r << 1n) | 1n;
+      rq -= 1;
+    }
+    return this.packReg(0, r, rq, this.precision);
+  }
+
+  /** Rounds a finite register value to an integer value (FRNDINT; also FIST's first step). */
+  roundToInt(s: number, e: number, m: bigint): void {
+    const q = (e === 0 ? 1 : e) - BIAS - 63;
+    if (q >= 0) {
+      roundInt(s, m, 0, RC_ZERO); // already an integer: nothing to round
+      return;
+    }
+    roundInt(s, m, q, this.rc);
+  }
+
+  /** FRNDINT on (s, e, m). */
+  frndint(s: number, e: number, m: bigint): boolean {
+    const k = classify(e, m);
+    if (k === K_INVALID || k === K_SNAN) {
+      if (!this.signal(SW_IE)) return false;
+      if (k === K_INVALID) this.setIndefinite();
+      else this.setRes(s, e, m | QUIET);
+      return true;
+    }
+    if (k === K_QNAN || k === K_ZERO || k === K_INF) {
+      this.setRes(s, e, m);
+      return true;
+    }
+    if (k === K_DENORMAL && !this.signal(SW_DE)) return false;
+    if (e - BIAS >= 63) {
+      this.setRes(s, e, m);
+      return true;
+    }
+    this.roundToInt(s, e, m);
+    const r = rSig;
+    const inexact = rInexact;
+    const up = rUp;
+    if (r === 0n) this.setRes(s, 0, 0n);
+    else {
+      const bl = bitLen(r);
+      this.setRes(s, bl - 1 + BIAS, r << BigInt(64 - bl));
+    }
+    if (up) this.sw |= SW_C1;
+    else this.sw &= ~SW_C1;
+    if (inexact) this.signal(SW_PE);
+    return true;
+  }
+
+  /** Loads an exact integer (FILD, FIADD ...) as the operand in res. */
+  fromInt(v: bigint): void {
+    if (v === 0n) {
+      this.setRes(0, 0, 0n);
+      return;
+    }
+    let s = 0;
+    if (v < 0n) {
+      s = 1;
+      v = -v;
+    }
+    const bl = bitLen(v);
+    this.setRes(s, bl - 1 + BIAS, v << BigInt(64 - bl));
+  }
+
+  /**
+   * Converts a register value to a signed integer of `bits` bits for FIST/FISTP. Returns the
+   * integer, or null if an unmasked invalid exception suppresses the store. Out-of-range, NaN and
+   * infinite values store the integer indefinite (the most negative value) when IE is masked.
+   */
+  toInt(s: number, e: number, m: bigint, bits: number): bigint | null {
+    const k = classify(e, m);
+    const indefinite = -(1n << BigInt(bits - 1));
+    if (k === K_INVALID || k === K_SNAN || k === K_QNAN || k === K_INF) {
+      return this.signal(SW_IE) ? indefinite : null;
+    }
+    if (k === K_ZERO) {
+      this.sw &= ~SW_C1;
+      return 0n;
+    }
+    // A denormal source does not raise DE here (observed on hardware: FIST reports only PE).
+    if (e - BIAS > 64) return this.signal(SW_IE) ? indefinite : null;
+    this.roundToInt(s, e, m);
+    const r = rSig;
+    const limit = 1n << BigInt(bits - 1);
+    if (s === 0 ? r >= limit : r > limit) return this.signal(SW_IE) ? indefinite : null;
+    if (rUp) this.sw |= SW_C1;
+    else this.sw &= ~SW_C1;
+    if (rInexact && !this.signal(SW_PE)) {
+      // PE unmasked: the rounded value is still stored (SDM vol. 1 §4.9.1.6).
+    }
+    return s !== 0 ? -r : r;
+  }
+
+  /**
+   * Converts a register value to an IEEE single (p = 24) or double (p = 53) for FST. Returns the
+   * bit pattern as a BigInt, or null if an unmasked exception suppresses the store.
+   */
+  toIeee(s: number, e: number, m: bigint, p: number): bigint | null {
+    const ebits = p === 24 ? 8 : 11;
+    const fbits = p - 1;
+    const emax = (1 << (ebits - 1)) - 1;
+    const signBit = BigInt(s) << BigInt(ebits + fbits);
+    const expAll = BigInt((1 << ebits) - 1) << BigInt(fbits);
+    const k = classify(e, m);
+    if (k === K_INVALID) {
+      if (!this.signal(SW_IE)) return null;
+      return (1n << BigInt(ebits + fbits)) | expAll | (1n << BigInt(fbits - 1));
+    }
+    if (k === K_QNAN || k === K_SNAN) {
+      if (k === K_SNAN && !this.signal(SW_IE)) return null;
+      return signBit | expAll | ((m >> BigInt(64 - p)) & ((1n << BigInt(fbits)) - 1n)) | (1n << BigInt(fbits - 1));
+    }
+    if (k === K_INF) return signBit | expAll;
+    if (k === K_ZERO) return signBit;
+    const q = (e === 0 ? 1 : e) - BIAS - 63;
+    const rc = this.rc;
+    roundFloat(s, m, q, p, 1 - emax, emax, rc);
+    if (rOverflow) {
+      if ((this.cw & SW_OE) === 0) {
+        this.signal(SW_OE);
+        return null;
+      }
+      this.signal(SW_OE | SW_PE);
+      if (rc === RC_NEAREST || (rc === RC_UP && s === 0) || (rc === RC_DOWN && s !== 0)) {
+        this.sw |= SW_C1;
+        return signBit | expAll;
+      }
+      this.sw &= ~SW_C1;
+      return signBit | (expAll - (1n << BigInt(fbits))) | ((1n << BigInt(fbits)) - 1n);
+    }
+    if (rTiny && (this.cw & SW_UE) === 0) {
+      this.signal(SW_UE);
+      return null;
+    }
+    const r = rSig;
+    let bits: bigint;
+    if (r === 0n) bits = signBit;
+    else {
+      const bl = bitLen(r);
+      const ex = rQ + bl - 1;
+      if (ex >= 1 - emax) bits = signBit | (BigInt(ex + emax) << BigInt(fbits)) | ((r << BigInt(p - bl)) & ((1n << BigInt(fbits)) - 1n));
+      else bits = signBit | (r << BigInt(rQ - (1 - emax - fbits)));
+    }
+    if (rUp) this.sw |= SW_C1;
+    else this.sw &= ~SW_C1;
+    if (rInexact) this.signal(rTiny ? SW_UE | SW_PE : SW_PE);
+    return bits;
+  }
+
+  /**
+   * Converts an IEEE single/double bit pattern to the register format (exact) into res.
+   * Returns the operand class of the source (K_DENORMAL and K_SNAN matter to callers).
+   */
+  fromIeee(bits: bigint, p: number): number {
+    const ebits = p === 24 ? 8 : 11;
+    const fbits = p - 1;
+    const emax = (1 << (ebits - 1)) - 1;
+    const s = Number(bits >> BigInt(ebits + fbits)) & 1;
+    const ex = Number((bits >> BigInt(fbits)) & BigInt((1 << ebits) - 1));
+    const f = bits & ((1n << BigInt(fbits)) - 1n);
+    if (ex === (1 << ebits) - 1) {
+      this.setRes(s, EXP_MAX, MSB | (f << BigInt(64 - p)));
+      if (f === 0n) return K_INF;
+      return (f >> BigInt(fbits - 1)) !== 0n ? K_QNAN : K_SNAN;
+    }
+    if (ex === 0) {
+      if (f === 0n) {
+        this.setRes(s, 0, 0n);
+        return K_ZERO;
+      }
+      const bl = bitLen(f);
+      // value = f * 2^(1 - emax - fbits)
+      const e = 1 - emax - fbits + bl - 1;
+      this.setRes(s, e + BIAS, f << BigInt(64 - bl));
+      return K_DENORMAL;
+    }
+    this.setRes(s, ex - emax + BIAS, MSB | (f << BigInt(64 - p)));
+    return K_NORMAL;
+  }
+
+  /** Magnitude-and-sign comparison of two ordered operands: -1, 0, 1. */
+  static compare(as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): number {
+    const az = ae === 0 && am === 0n;
+    const bz = be === 0 && bm === 0n;
+    if (az && bz) return 0;
+    if (as !== bs) return as ? -1 : 1;
+    const ea = ae === 0 ? 1 : ae;
+    const eb = be === 0 ? 1 : be;
+    let mag = ea !== eb ? (ea < eb ? -1 : 1) : am === bm ? 0 : am < bm ? -1 : 1;
+    if (as) mag = -mag;
+    return mag;
+  }
+
+  /** Converts a register value to the nearest double (transcendentals are computed in doubles). */
+  static toDouble(s: number, e: number, m: bigint): number {
+    const k = classify(e, m);
+    if (k === K_ZERO) return s ? -0 : 0;
+    if (k === K_INF) return s ? -Infinity : Infinity;
+    if (k === K_QNAN || k === K_SNAN || k === K_INVALID) return NaN;
+    const q = (e === 0 ? 1 : e) - BIAS - 63;
+    roundFloat(s, m, q, 53, -1022, 1023, RC_NEAREST);
+    if (rOverflow) return s ? -Infinity : Infinity;
+    const v = Number(rSig) * 2 ** rQ;
+    return s ? -v : v;
+  }
+
+  /** Converts a double exactly into res. */
+  fromDouble(v: number): void {
+    F64[0] = v;
+    const bits = (BigInt(U32[1]!) << 32n) | BigInt(U32[0]!);
+    this.fromIeee(bits, 53);
+  }
+}
+
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+
+/** Integer square root (floor) by Newton's method from a double estimate. */
+function isqrt(v: bigint): bigint {
+  if (v < 2n) return v;
+  const bl = bitLen(v);
+  let x = 1n << BigInt((bl >> 1) + 1); // >= sqrt(v)
+  for (;;) {
+    const y = (x + v / x) >> 1n;
+    if (y >= x) return x;
+    x = y;
+  }
+}
+
+export { RC_DOWN, RC_NEAREST, RC_UP, RC_ZERO };
