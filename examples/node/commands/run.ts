@@ -1,17 +1,23 @@
 /**
- * `ferry86 run`: boots a multiboot kernel or a BIOS ROM, with COM1 on stdin/stdout (raw bytes).
+ * `ferry86 run`: boots a multiboot kernel, a Linux kernel (bzImage or ELF vmlinux, with an
+ * optional initrd) or a BIOS ROM, with COM1 on stdin/stdout (raw bytes).
  * Ends when the guest halts with interrupts off, shuts down (triple fault), resets, or reaches
  * the instruction limit, and says why on stderr with the instruction count.
  */
-import { PcMachine, loadBiosRom, loadMultiboot, runUntilExit, type DebugConsoleConfig, type RunExit } from '@ferry86/devices';
+import {
+  PcMachine, loadBiosRom, loadLinux, loadMultiboot, runUntilExit, type DebugConsoleConfig, type RunExit,
+} from '@ferry86/devices';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { UsageError, parseCount, parseOptions } from './usage.ts';
 
-const USAGE = `usage: ferry86 run (--multiboot FILE | --bios ROM) [options]
+const USAGE = `usage: ferry86 run (--multiboot FILE | --kernel FILE | --bios ROM) [options]
 
   --multiboot FILE        boot a Multiboot v1 kernel (a.out-kludge or ELF32)
+  --kernel FILE           boot a Linux kernel: a bzImage (boot protocol 2.02+) or an
+                          uncompressed ELF32 vmlinux, through the 32-bit boot protocol
+  --initrd FILE           initial RAM disk for --kernel
   --bios ROM              boot a BIOS image (mapped below 4 GiB and at 0xE0000-0xFFFFF)
-  --append CMDLINE        kernel command line (multiboot only)
+  --append CMDLINE        kernel command line (--multiboot or --kernel)
   --mem MiB               guest RAM, default 64
   --deterministic         pure virtual time (default: realtime pacing, idle = sleep)
   --max-instructions N    stop after N instructions
@@ -39,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       multiboot: { type: 'string' },
+      kernel: { type: 'string' },
+      initrd: { type: 'string' },
       bios: { type: 'string' },
       append: { type: 'string' },
       mem: { type: 'string' },
@@ -50,10 +58,10 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  if ((values.multiboot === undefined) === (values.bios === undefined)) {
-    throw new UsageError('give exactly one of --multiboot FILE or --bios ROM');
-  }
-  if (values.append !== undefined && values.bios !== undefined) throw new UsageError('--append only applies to --multiboot');
+  const kinds = [values.multiboot, values.kernel, values.bios].filter((v) => v !== undefined).length;
+  if (kinds !== 1) throw new UsageError('give exactly one of --multiboot FILE, --kernel FILE or --bios ROM');
+  if (values.append !== undefined && values.bios !== undefined) throw new UsageError('--append only applies to --multiboot and --kernel');
+  if (values.initrd !== undefined && values.kernel === undefined) throw new UsageError('--initrd only applies to --kernel');
   const memoryMiB = values.mem === undefined ? 64 : parseCount('mem', values.mem, 2, 2048);
   const maxInstructions = values['max-instructions'] === undefined ? Infinity : parseCount('max-instructions', values['max-instructions'], 1);
 
@@ -75,7 +83,8 @@ async function main(argv: string[]): Promise<number> {
     return { port, sink: (b: number) => out.push(fd, b) };
   });
 
-  const image = readImage(values.multiboot ?? values.bios!);
+  const image = readImage(values.multiboot ?? values.kernel ?? values.bios!);
+  const initrd = values.initrd === undefined ? undefined : readImage(values.initrd);
   const machine = new PcMachine({
     memoryMiB,
     pacing: values.deterministic ? 'deterministic' : 'realtime',
@@ -83,7 +92,11 @@ async function main(argv: string[]): Promise<number> {
   });
   machine.onSerialOutput((b) => out.push(1, b));
   if (values.multiboot !== undefined) loadMultiboot(machine, image, values.append ?? '');
-  else loadBiosRom(machine, image);
+  else if (values.kernel !== undefined) {
+    const r = loadLinux(machine, image, { cmdline: values.append ?? '', ...(initrd ? { initrd } : {}) });
+    const version = r.kernelVersion === '' ? '' : ` "${r.kernelVersion}"`;
+    process.stderr.write(`ferry86: ${r.format}${version}, boot protocol ${(r.protocol >> 8)}.${(r.protocol & 0xff).toString().padStart(2, '0')}, entry 0x${r.entry.toString(16)}${initrd ? `, initrd at 0x${r.initrdStart.toString(16)}` : ''}\n`);
+  } else loadBiosRom(machine, image);
 
   const stop = new AbortController();
   const stdin = connectStdin(machine, () => stop.abort());
@@ -184,4 +197,4 @@ function connectStdin(machine: PcMachine, quit: () => void): { readonly ended: b
   };
 }
 
-export const runCommand = { summary: 'boot a multiboot kernel or BIOS ROM with COM1 on stdio', usage: USAGE, main };
+export const runCommand = { summary: 'boot a multiboot kernel, Linux kernel or BIOS ROM with COM1 on stdio', usage: USAGE, main };

@@ -100,7 +100,7 @@ function isContributory(v: number): boolean {
 
 /** Construction options. */
 export interface CpuOptions {
-  /** Fit the x87 FPU (default false: no coprocessor, as before issue 3). */
+  /** Fit the x87 FPU (default true; false gives a CPU with an empty coprocessor socket). */
   fpu?: boolean;
 }
 

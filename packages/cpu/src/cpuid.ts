@@ -1,8 +1,8 @@
 /**
  * CPUID (SDM vol. 2 "CPUID"). The CPU identifies as a GenuineIntel family 6 model 1 part (the
  * Pentium Pro signature, 0x619) because its ISA level is the P6 integer set. Feature bits
- * advertise only what this interpreter implements: the FPU bit only for a CPU built with the x87
- * (CpuOptions.fpu; otherwise escape opcodes raise #NM when CR0.EM or CR0.TS is set and are
+ * advertise only what this interpreter implements: the FPU bit unless the CPU was built without
+ * the x87 (CpuOptions.fpu = false; then escape opcodes raise #NM when CR0.EM or CR0.TS is set and are
  * ignored), no FXSR, no VME, PAE, APIC,
  * SYSENTER, MTRR, MMX or SSE.
  */
@@ -11,7 +11,7 @@ import type { Cpu } from './cpu.ts';
 /** Family 6, model 1, stepping 9. Also left in EDX by RESET. */
 export const CPU_SIGNATURE = 0x619;
 
-export const FEATURE_FPU = 1 << 0; // x87 on chip (only with CpuOptions.fpu)
+export const FEATURE_FPU = 1 << 0; // x87 on chip (unless built with CpuOptions.fpu = false)
 export const FEATURE_PSE = 1 << 3; // 4 MiB pages (CR4.PSE)
 export const FEATURE_TSC = 1 << 4; // RDTSC, CR4.TSD
 export const FEATURE_MSR = 1 << 5; // RDMSR/WRMSR (the TSC MSR)

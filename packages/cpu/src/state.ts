@@ -70,6 +70,7 @@ function saveFpu(c: Cpu): StateRecord {
   const f = c.fpu;
   const regs = new Uint8Array(80);
   if (f === null) return { fpuCw: 0x037f, fpuSw: 0, fpuTag: 0xffff, fpuRegs: regs, fpuFip: 0, fpuFcs: 0, fpuFdp: 0, fpuFds: 0, fpuFop: 0 };
+  f.materializeAll();
   const dv = new DataView(regs.buffer);
   for (let p = 0; p < 8; p++) {
     dv.setBigUint64(p * 10, f.man[p]!, true);
@@ -92,6 +93,7 @@ function loadFpu(c: Cpu, r: StateRecord): void {
   const f = c.fpu;
   if (f === null) return;
   const dv = new DataView((r.fpuRegs as Uint8Array).buffer, (r.fpuRegs as Uint8Array).byteOffset, 80);
+  f.dstate.fill(0);
   for (let p = 0; p < 8; p++) {
     f.man[p] = dv.getBigUint64(p * 10, true);
     const se = dv.getUint16(p * 10 + 8, true);

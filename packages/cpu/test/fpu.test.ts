@@ -42,6 +42,7 @@ function machine(code: number[], opts: { fpu?: boolean } = {}): TestMachine {
   m.cpu.idtrBase = IDT;
   m.cpu.idtrLimit = 0x7ff;
   m.phys.writePhys32(SEEN, 0xffffffff);
+  m.cpu.fpu?.init(); // as a BIOS or OS would (FNINIT) before handing over
   return m;
 }
 
@@ -87,6 +88,11 @@ describe('device-not-available (#NM)', () => {
     const cpuid = flatMachine([0xb8, 1, 0, 0, 0, 0x0f, 0xa2, ...HLT]);
     runToHalt(cpuid.cpu);
     expect(cpuid.cpu.regs.edx & 1).toBe(0);
+  });
+
+  it('comes out of RESET with CW 0040H and every register +0.0 (SDM vol. 3A table 9-1)', () => {
+    const f = makeMachine({ fpu: true }).cpu.fpu!;
+    expect([f.cw, f.statusWord, f.tagWord]).toEqual([0x0040, 0, 0x5555]);
   });
 
   it('advertises the FPU in CPUID.1:EDX bit 0 when fitted, and not FXSR', () => {
@@ -250,5 +256,42 @@ describe('cpu0 state with the FPU', () => {
     const f = b.cpu.fpu!;
     expect([f.cw, f.statusWord, f.tagWord]).toEqual([0x037f, 0, 0xffff]);
     expect(b.cpu.regs.eip).toBe(a.cpu.regs.eip);
+  });
+});
+
+describe('restartability of x87 memory instructions', () => {
+  it('FSTP to an absent page changes nothing and completes once the page arrives', () => {
+    const m = machine([...FLDPI, ...FLD1, ...fstpQ(0x200000), ...HLT]);
+    m.phys.presence.markAbsent(0x200);
+    expect(runToHalt(m.cpu)).toBe('absent');
+    expect(m.cpu.regs.eip).toBe(0x1004);
+    const f = m.cpu.fpu!;
+    expect([f.top, f.tagWord]).toEqual([6, 0x0fff]);
+    m.phys.fillPage(0x200, null);
+    expect(runToHalt(m.cpu)).toBe('halt');
+    expect([f.top, f.tagWord]).toEqual([7, 0x3fff]);
+    expect(readF64(m, 0x200000)).toBe(1);
+  });
+
+  it('FNSAVE and FRSTOR straddling an absent page leave the FPU as it was', () => {
+    const area = 0x1fff0; // the image runs into page 0x20
+    const save = machine([...FLD1, ...fnsave(area), ...HLT]);
+    save.phys.presence.markAbsent(0x20);
+    expect(runToHalt(save.cpu)).toBe('absent');
+    expect(save.cpu.fpu!.top).toBe(7); // not reinitialised
+    save.phys.fillPage(0x20, null);
+    expect(runToHalt(save.cpu)).toBe('halt');
+    expect(save.cpu.fpu!.top).toBe(0);
+    expect(save.phys.readPhys16(area + 28 + 8)).toBe(0x3fff); // ST(0) = 1.0 in the image
+
+    const rest = machine([...frstor(area), ...HLT]);
+    rest.phys.writeBytes(area, save.phys.ram.subarray(area, area + 108));
+    const page = Uint8Array.from(rest.phys.ram.subarray(0x20000, 0x21000));
+    rest.phys.presence.markAbsent(0x20);
+    expect(runToHalt(rest.cpu)).toBe('absent');
+    expect(rest.cpu.fpu!.tagWord).toBe(0xffff);
+    rest.phys.fillPage(0x20, page);
+    expect(runToHalt(rest.cpu)).toBe('halt');
+    expect([rest.cpu.fpu!.top, rest.cpu.fpu!.tagWord]).toEqual([7, 0x3fff]);
   });
 });

@@ -11,7 +11,7 @@ export interface TestMachine {
 export function makeMachine(opts: { ramSize?: number; io?: IoPorts; pic?: InterruptController; fpu?: boolean } = {}): TestMachine {
   const phys = new PhysicalMemory({ ramSize: opts.ramSize ?? 4 << 20 });
   const mmu = new Mmu(phys);
-  const cpu = new Cpu(mmu, opts.io ?? NO_IO, opts.pic ?? NO_INTERRUPTS, { fpu: opts.fpu ?? false });
+  const cpu = new Cpu(mmu, opts.io ?? NO_IO, opts.pic ?? NO_INTERRUPTS, { fpu: opts.fpu === true });
   return { phys, mmu, cpu };
 }
 

@@ -11,10 +11,21 @@ export { DebugConsole } from './debug-console.ts';
 export { ByteQueue } from './byte-queue.ts';
 export { StampedInputQueue, type StampedInput } from './serial-input.ts';
 export {
-  PcMachine, SLICE_CAP, type PcMachineConfig, type DebugConsoleConfig, type RunExit, type RunExitReason, type InputLogEntry,
+  PcMachine, SLICE_CAP, type PcMachineConfig, type PcMachineResolvedConfig, type DebugConsoleConfig, type RunExit, type RunExitReason, type InputLogEntry,
 } from './pc-machine.ts';
 export {
   loadMultiboot, MultibootError, MULTIBOOT_HEADER_MAGIC, MULTIBOOT_BOOTLOADER_MAGIC, type MultibootLoadResult,
 } from './multiboot.ts';
 export { loadBiosRom, BiosRomError, type BiosRomLoadResult } from './bios-rom.ts';
 export { runUntilExit, type RunUntilOptions } from './run-async.ts';
+export { CmosRtc, DEFAULT_RTC_START_MS, type CmosRtcOptions } from './cmos-rtc.ts';
+export { I8042, type I8042Options } from './i8042.ts';
+export { Ps2Keyboard } from './ps2-keyboard.ts';
+export { SystemControlPortA, type SystemControlPortAOptions } from './system-control-port-a.ts';
+export { SystemControlPortB, REFRESH_PERIOD_NS } from './system-control-port-b.ts';
+export { PostCodePort } from './post-code-port.ts';
+export { FpuErrorPort } from './fpu-error-port.ts';
+export {
+  loadLinux, loadBzImage, loadVmlinux, LinuxBootError, type LinuxBootOptions, type LinuxBootResult,
+} from './linux-boot.ts';
+export { buildBootParams, pcE820Map, BP as BOOT_PARAMS_OFFSETS, type E820Entry } from './linux-boot-params.ts';

@@ -1,6 +1,7 @@
 /**
- * The PC board: RAM, MMU, CPU, I/O bus, virtual clock, the PIC pair, the PIT, COM1 and debug
- * consoles, wired as on a PC/AT, and the run loop that drives them (DESIGN §2.3).
+ * The PC board: RAM, MMU, CPU, I/O bus, virtual clock, the PIC pair, the PIT, the CMOS/RTC, the
+ * keyboard controller, system control ports A (0x92) and B (0x61), COM1-COM4, the POST port and
+ * debug consoles, wired as on a PC/AT, and the run loop that drives them (DESIGN §2.3).
  *
  * The run loop executes the CPU in slices. A slice is planned from the machine's own history —
  * it ends at the next clock event or after SLICE_CAP instructions — and due clock events fire
@@ -13,12 +14,18 @@
 import { Cpu } from '@ferry86/cpu';
 import { Mmu, PhysicalMemory } from '@ferry86/mmu';
 import type { SectionSchema, StateRecord, Stateful } from '@ferry86/mmu';
+import { CmosRtc, DEFAULT_RTC_START_MS } from './cmos-rtc.ts';
 import { DebugConsole } from './debug-console.ts';
+import { FpuErrorPort } from './fpu-error-port.ts';
+import { I8042 } from './i8042.ts';
 import { IoBus } from './io-bus.ts';
 import { PicPair } from './pic-pair.ts';
 import { Pit8254 } from './pit8254.ts';
+import { PostCodePort } from './post-code-port.ts';
 import { StampedInputQueue, type StampedInput } from './serial-input.ts';
 import { checkSchema, num, require } from './stateful-util.ts';
+import { SystemControlPortA } from './system-control-port-a.ts';
+import { SystemControlPortB } from './system-control-port-b.ts';
 import { Uart16550 } from './uart16550.ts';
 import { VirtualClock, type Pacing } from './virtual-clock.ts';
 
@@ -58,7 +65,34 @@ export interface PcMachineConfig {
   recordInput?: boolean;
   /** Host wall clock in ms for realtime pacing (default performance.now). */
   wallClockMs?: () => number;
+  /**
+   * The RTC's calendar time when the machine is created: ms since 1970-01-01 UTC, or an ISO 8601
+   * date. Default: DEFAULT_RTC_START_MS (2024-01-01) in deterministic pacing, so runs replay; the
+   * host's current time in realtime pacing.
+   */
+  rtcStart?: number | string;
 }
+
+/**
+ * The resolved configuration a machine reports (JSON-serialisable; a stream header carries it and
+ * a destination must match it). `rtcStart` is not part of it: it only seeds a new machine's RTC,
+ * whose state then travels in snapshots like any device's.
+ */
+export interface PcMachineResolvedConfig {
+  readonly memoryMiB: number;
+  readonly shared: boolean;
+  readonly pacing: Pacing;
+  readonly nsPerInstruction: number;
+  readonly recordInput: boolean;
+}
+
+/** Legacy serial ports: COM1-COM4 at their standard I/O bases and IRQs (COM1/3 share IRQ4, COM2/4 IRQ3). */
+const COM_PORTS = [
+  { name: 'com1', base: 0x3f8, irq: 4 },
+  { name: 'com2', base: 0x2f8, irq: 3 },
+  { name: 'com3', base: 0x3e8, irq: 4 },
+  { name: 'com4', base: 0x2e8, irq: 3 },
+] as const;
 
 export type RunExitReason =
   /** The instruction limit was reached. */
@@ -105,11 +139,23 @@ export class PcMachine {
   readonly pic: PicPair;
   readonly pit: Pit8254;
   readonly com1: Uart16550;
+  readonly com2: Uart16550;
+  readonly com3: Uart16550;
+  readonly com4: Uart16550;
+  readonly rtc: CmosRtc;
+  readonly kbc: I8042;
+  readonly portA: SystemControlPortA;
+  readonly portB: SystemControlPortB;
+  readonly postCode: PostCodePort;
+  /** Port 0xF0 (x87 error latch clear): a hook for when FERR#/IRQ13 is wired. */
+  readonly fpuErrorPort: FpuErrorPort;
   readonly debugConsoles: readonly DebugConsole[];
   readonly serialInput: StampedInputQueue;
   /** Delivered host input with its stamps, when config.recordInput is set. */
   readonly inputLog: InputLogEntry[] = [];
-  readonly config: Readonly<Required<Pick<PcMachineConfig, 'memoryMiB' | 'shared' | 'pacing' | 'nsPerInstruction' | 'recordInput'>>>;
+  readonly config: PcMachineResolvedConfig;
+  /** The RTC's calendar time at power-on, ms since 1970-01-01 UTC (see PcMachineConfig.rtcStart). */
+  readonly rtcStartMs: number;
 
   /** Instruction count at which the current planned slice ends (0: none planned). */
   private sliceEnd = 0;
@@ -124,13 +170,15 @@ export class PcMachine {
     if (!Number.isInteger(memoryMiB) || memoryMiB < 2 || memoryMiB > 2048) {
       throw new RangeError(`memoryMiB must be an integer from 2 to 2048, not ${memoryMiB}`);
     }
+    const pacing = config.pacing ?? 'deterministic';
     this.config = {
       memoryMiB,
       shared: config.shared ?? false,
-      pacing: config.pacing ?? 'deterministic',
+      pacing,
       nsPerInstruction: config.nsPerInstruction ?? 10,
       recordInput: config.recordInput ?? false,
     };
+    this.rtcStartMs = resolveRtcStart(config.rtcStart, pacing);
     this.phys = new PhysicalMemory({ ramSize: memoryMiB * MiB, shared: this.config.shared });
     this.mmu = new Mmu(this.phys);
     this.io = new IoBus();
@@ -144,8 +192,42 @@ export class PcMachine {
     const pic = this.pic;
     this.pit = new Pit8254(this.clock, { onIrq0: (level) => pic.setIrq(0, level) });
     this.pit.attach(this.io);
-    this.com1 = new Uart16550({ clock: this.clock, setIrq: (level) => pic.setIrq(4, level), sectionName: 'com1' });
-    this.com1.attach(this.io, 0x3f8);
+    const coms = COM_PORTS.map((c) => {
+      // Two UARTs share each IRQ line; a UART whose OUT2 is off leaves the line alone, so the
+      // line is the OR of both outputs.
+      const uart: Uart16550 = new Uart16550({
+        clock: this.clock,
+        setIrq: () => pic.setIrq(c.irq, coms.some((u, i) => COM_PORTS[i]!.irq === c.irq && u.irqLevel)),
+        sectionName: c.name,
+      });
+      uart.attach(this.io, c.base);
+      return uart;
+    });
+    [this.com1, this.com2, this.com3, this.com4] = coms as [Uart16550, Uart16550, Uart16550, Uart16550];
+    this.rtc = new CmosRtc({
+      clock: this.clock,
+      setIrq: (level) => pic.setIrq(8, level),
+      startMs: this.rtcStartMs,
+      ramBytes: memoryMiB * MiB,
+    });
+    this.rtc.attach(this.io);
+    const reset = () => this.requestReset();
+    const a20 = () => this.updateA20();
+    this.kbc = new I8042({
+      setIrq1: (level) => pic.setIrq(1, level),
+      setIrq12: (level) => pic.setIrq(12, level),
+      setA20: a20,
+      requestReset: reset,
+    });
+    this.kbc.attach(this.io);
+    this.portA = new SystemControlPortA({ onA20: a20, requestReset: reset });
+    this.portA.attach(this.io);
+    this.portB = new SystemControlPortB(this.pit, this.clock);
+    this.portB.attach(this.io);
+    this.postCode = new PostCodePort();
+    this.postCode.attach(this.io);
+    this.fpuErrorPort = new FpuErrorPort();
+    this.fpuErrorPort.attach(this.io);
     this.com1.onTransmit((b) => {
       for (const l of this.serialListeners) l(b);
     });
@@ -234,19 +316,44 @@ export class PcMachine {
     this.resetRequested = true;
   }
 
-  /** Power-on reset of the CPU and the board's devices. RAM, ROM and guest time are kept. */
+  /**
+   * Power-on reset of the CPU and the board's devices. RAM, ROM and guest time are kept, and so
+   * are the RTC's time and CMOS RAM (battery-backed; the RTC only sees its RESET# pin).
+   */
   reset(): void {
     this.cpu.reset();
     this.pic.reset();
     this.pit.reset();
     this.com1.reset();
+    this.com2.reset();
+    this.com3.reset();
+    this.com4.reset();
+    this.rtc.reset();
+    this.kbc.reset();
+    this.portA.reset();
+    this.portB.reset();
+    this.updateA20();
     this.sliceEnd = 0;
     this.resetRequested = false;
   }
 
   /** Every part whose state travels in a snapshot or migration. */
   stateParts(): Stateful[] {
-    return [this.cpu, this.phys, this.clock, this.pic, this.pit, this.com1, ...this.debugConsoles, this.io, this.serialInput, this.runLoopState];
+    return [
+      this.cpu, this.phys, this.clock, this.pic, this.pit, this.com1, this.com2, this.com3, this.com4,
+      this.rtc, this.kbc, this.portA, this.portB, this.postCode,
+      ...this.debugConsoles, this.io, this.serialInput, this.runLoopState,
+    ];
+  }
+
+  /**
+   * The A20 gate: enabled when either the keyboard controller's output port or port 0x92 asks
+   * for it (the chipset ORs the two, Intel PIIX datasheet "A20M#").
+   */
+  private updateA20(): void {
+    // Called while the devices are being built, before both exist.
+    if (this.kbc === undefined || this.portA === undefined) return;
+    this.phys.setA20((this.kbc.outputPortValue & 2) !== 0 || this.portA.a20);
   }
 
   // ---- run loop ---------------------------------------------------------------------------------
@@ -338,4 +445,11 @@ export class PcMachine {
   private interruptDeliverable(): boolean {
     return this.cpu.pendingIrq >= 0 || ((this.cpu.getEflags() & EFLAGS_IF) !== 0 && this.pic.hasInterrupt());
   }
+}
+
+function resolveRtcStart(start: number | string | undefined, pacing: Pacing): number {
+  if (start === undefined) return pacing === 'deterministic' ? DEFAULT_RTC_START_MS : Date.now();
+  const ms = typeof start === 'number' ? start : Date.parse(start);
+  if (!Number.isFinite(ms)) throw new RangeError(`rtcStart ${JSON.stringify(start)} is not a date (ms since 1970 or ISO 8601)`);
+  return ms;
 }

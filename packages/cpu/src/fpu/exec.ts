@@ -94,7 +94,61 @@ const OPK_MUL = 1;
 const OPK_SUB = 4; // dest - src
 const OPK_SUBR = 5; // src - dest
 const OPK_DIV = 6; // dest / src
-const OPK_DIVR = 7; // src / dest
+// 7: OPK_DIVR, src / dest (the default case)
+
+/**
+ * The fast path of arithTo: ST(d) = ST(d) kind b for a double b, when ST(d) is a double too and
+ * the result stays in the window (Fpu.fastOp). Returns false with nothing changed otherwise.
+ */
+function arithFast(f: Fpu, kind: number, d: number, b: number): boolean {
+  const a = f.fastD(d);
+  if (a !== a) return false; // NaN: not eligible
+  let ok: boolean;
+  switch (kind) {
+    case OPK_ADD:
+      ok = f.fastOp(0, a, b);
+      break;
+    case OPK_MUL:
+      ok = f.fastOp(1, a, b);
+      break;
+    case OPK_SUB:
+      ok = f.fastOp(0, a, -b);
+      break;
+    case OPK_SUBR:
+      ok = f.fastOp(0, b, -a);
+      break;
+    case OPK_DIV:
+      ok = f.fastOp(2, a, b);
+      break;
+    default:
+      ok = f.fastOp(2, b, a);
+      break;
+  }
+  if (ok) f.setStD(d, f.resD);
+  return ok;
+}
+
+/** An m32real/m64real operand as a double if it is normal (and, for m64, inside the window). */
+function memDouble(c: Cpu, i: Insn, ea: number, m64: boolean): number {
+  if (!m64) {
+    const bits = c.rd32(i.seg, ea);
+    const ex = (bits >>> 23) & 0xff;
+    if (ex === 0 || ex === 0xff) return NaN;
+    U32V[0] = bits;
+    return F32V[0]!;
+  }
+  const lo = c.rd32(i.seg, ea);
+  const hi = c.rd32(i.seg, off(i, ea, 4));
+  const ex = (hi >>> 20) & 0x7ff;
+  if (ex < 1023 - 959 || ex > 1023 + 959) return NaN;
+  D32V[0] = lo;
+  D32V[1] = hi;
+  return F64V[0]!;
+}
+const F32V = new Float32Array(1);
+const U32V = new Uint32Array(F32V.buffer);
+const F64V = new Float64Array(1);
+const D32V = new Uint32Array(F64V.buffer);
 
 /** ST(d) = ST(d) op (s, e, m) for the arithmetic kinds above. */
 function arithTo(f: Fpu, kind: number, d: number, s: number, e: number, m: bigint): boolean {
@@ -124,7 +178,7 @@ function arithTo(f: Fpu, kind: number, d: number, s: number, e: number, m: bigin
     case OPK_DIV:
       ok = f.arith(2, ds, de, dm, s, e, m);
       break;
-    default:
+    default: // OPK_DIVR
       ok = f.arith(2, s, e, m, ds, de, dm);
       break;
   }
@@ -214,15 +268,31 @@ export function fpuMem(c: Cpu, i: Insn): void {
     case 0: // D8: arithmetic with m32real
     case 4: {
       // DC: arithmetic with m64real
-      const bits = esc === 0 ? BigInt(c.rd32(i.seg, ea) >>> 0) : rd64(c, i, ea);
-      const k = f.fromIeee(bits, esc === 0 ? 24 : 53);
+      if (reg !== 2 && reg !== 3) {
+        if (f.fastMode) {
+          const x = memDouble(c, i, ea, esc === 4);
+          if (x === x && arithFast(f, reg, 0, x)) break;
+        }
+      } else {
+        // Compares of two normal doubles need no flags beyond the condition codes.
+        const a = f.fastD(0);
+        const x = a === a ? memDouble(c, i, ea, esc === 4) : NaN;
+        if (x === x) {
+          f.setCC(a > x ? 0 : a < x ? SW_C0 : SW_C3);
+          if (reg === 3) f.pop();
+          break;
+        }
+      }
+      const k = esc === 0 ? f.fromF32(c.rd32(i.seg, ea)) : f.fromF64(c.rd32(i.seg, ea), c.rd32(i.seg, off(i, ea, 4)));
       const s = f.resS;
       const e = f.resE;
       const m = f.resM;
       if (reg === 2 || reg === 3) {
+        // A denormal source (normal once widened) raises DE; unmasked, the compare still sets
+        // the condition codes but does not pop, as for register operands.
         const a = f.phys(0);
-        if (k === K_DENORMAL && !f.isEmpty(0) && !f.signal(SW_DE)) break;
-        if (compare(c, f, f.isEmpty(0), f.sgn[a]!, f.exp[a]!, f.man[a]!, s, e, m, false, false) && reg === 3) f.pop();
+        const deOk = k !== K_DENORMAL || f.isEmpty(0) || f.signal(SW_DE);
+        if (compare(c, f, f.isEmpty(0), f.sgn[a]!, f.exp[a]!, f.man[a]!, s, e, m, false, false) && deOk && reg === 3) f.pop();
         break;
       }
       if (k === K_DENORMAL && !f.isEmpty(0) && !f.signal(SW_DE)) break;
@@ -265,7 +335,7 @@ function memD9(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
   switch (reg) {
     case 0: {
       // FLD m32real
-      const k = f.fromIeee(BigInt(c.rd32(i.seg, ea) >>> 0), 24);
+      const k = f.fromF32(c.rd32(i.seg, ea));
       loadConverted(f, k);
       return;
     }
@@ -297,6 +367,18 @@ function memD9(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
 /** FST/FSTP m32real (p = 24) or m64real (p = 53). */
 function storeReal(c: Cpu, f: Fpu, i: Insn, ea: number, p: number, pop: boolean): void {
   c.probeWrite(i.seg, ea, p === 24 ? 4 : 8);
+  if (p === 53) {
+    const x = f.fastD(0);
+    if (x === x) {
+      // Exactly a double: stored as is, exact (C1 = 0, no flags).
+      F64V[0] = x;
+      c.wr32(i.seg, ea, D32V[0]! | 0);
+      c.wr32(i.seg, off(i, ea, 4), D32V[1]! | 0);
+      f.sw &= ~SW_C1;
+      if (pop) f.pop();
+      return;
+    }
+  }
   let bits: bigint | null;
   if (f.isEmpty(0)) bits = f.underflow() ? (p === 24 ? 0xffc00000n : 0xfff8000000000000n) : null;
   else {
@@ -374,7 +456,13 @@ function storeInt(c: Cpu, f: Fpu, i: Insn, ea: number, bits: number, pop: boolea
 function memDD(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
   switch (reg) {
     case 0: {
-      const k = f.fromIeee(rd64(c, i, ea), 53);
+      const x = f.fast ? memDouble(c, i, ea, true) : NaN;
+      if (x === x) {
+        // A normal double inside the window: kept as a double (exact, no flags).
+        if (f.pushCheck()) f.setStD(0, x);
+        return;
+      }
+      const k = f.fromF64(c.rd32(i.seg, ea), c.rd32(i.seg, off(i, ea, 4)));
       loadConverted(f, k);
       return;
     }
@@ -488,10 +576,8 @@ function storeBcd(c: Cpu, f: Fpu, i: Insn, ea: number): void {
 
 // ---- register forms -------------------------------------------------------------------------
 
-const CC_B = 2;
-const CC_E = 4;
-const CC_BE = 6;
-const CC_P = 10;
+/** FCMOVcc conditions as Jcc condition codes: B, E, BE, P (DA) and their negations (DB). */
+const FCMOV_CC = new Uint8Array([2, 4, 6, 10]);
 
 /** Register-operand forms (ModRM.mod = 3). */
 export function fpuReg(c: Cpu, i: Insn): void {
@@ -541,12 +627,11 @@ export function fpuReg(c: Cpu, i: Insn): void {
       break;
     case 0x0e:
     case 0x0f:
-      groupD9F0(c, f, (op & 1) * 8 + n);
+      groupD9F0(f, (op & 1) * 8 + n);
       break;
     case 0x10: case 0x11: case 0x12: case 0x13: case 0x18: case 0x19: case 0x1a: case 0x1b: {
       // FCMOVcc (P6): DA = B/E/BE/U, DB = the negations.
-      const ccs = [CC_B, CC_E, CC_BE, CC_P];
-      const cc = ccs[op & 3]! | (op >= 0x18 ? 1 : 0);
+      const cc = FCMOV_CC[op & 3]! | (op >= 0x18 ? 1 : 0);
       if (f.isEmpty(0) || f.isEmpty(n)) {
         if (f.underflow()) f.setStIndefinite(0);
         break;
@@ -625,6 +710,10 @@ export function fpuReg(c: Cpu, i: Insn): void {
 
 /** ST(d) = ST(d) kind ST(s). */
 function binarySt(f: Fpu, kind: number, d: number, s: number): boolean {
+  if (f.fastMode) {
+    const b = f.fastD(s);
+    if (b === b && arithFast(f, kind, d, b)) return true;
+  }
   if (f.isEmpty(s) || f.isEmpty(d)) {
     if (!f.underflow()) return false;
     f.setStIndefinite(d);
@@ -639,6 +728,12 @@ function fldSt(f: Fpu, n: number): void {
     if (!f.underflow()) return;
     f.setIndefinite();
   } else {
+    const x = f.fastD(n);
+    if (x === x) {
+      f.sw &= ~SW_C1;
+      if (f.pushCheck()) f.setStD(0, x);
+      return;
+    }
     const p = f.phys(n);
     f.setRes(f.sgn[p]!, f.exp[p]!, f.man[p]!);
   }
@@ -652,13 +747,24 @@ function fxch(f: Fpu, n: number): void {
     if (f.isEmpty(0)) f.setStIndefinite(0);
     if (f.isEmpty(n)) f.setStIndefinite(n);
   }
-  const a = f.phys(0);
-  const b = f.phys(n);
+  // Swap both representations as they are (no need to materialise a double-held register).
+  const a = (f.top) & 7;
+  const b = (f.top + n) & 7;
   const s = f.sgn[a]!;
   const e = f.exp[a]!;
   const m = f.man[a]!;
-  f.setSt(0, f.sgn[b]!, f.exp[b]!, f.man[b]!);
-  f.setSt(n, s, e, m);
+  const x = f.dbl[a]!;
+  const ds = f.dstate[a]!;
+  f.sgn[a] = f.sgn[b]!;
+  f.exp[a] = f.exp[b]!;
+  f.man[a] = f.man[b]!;
+  f.dbl[a] = f.dbl[b]!;
+  f.dstate[a] = f.dstate[b]!;
+  f.sgn[b] = s;
+  f.exp[b] = e;
+  f.man[b] = m;
+  f.dbl[b] = x;
+  f.dstate[b] = ds;
   f.sw &= ~SW_C1;
 }
 
@@ -737,7 +843,7 @@ function loadConstant(c: Cpu, f: Fpu, n: number): void {
 }
 
 /** D9 F0-FF: the transcendental and miscellaneous group. */
-function groupD9F0(c: Cpu, f: Fpu, n: number): void {
+function groupD9F0(f: Fpu, n: number): void {
   switch (n) {
     case 6: // FDECSTP
       f.top = (f.top - 1) & 7;

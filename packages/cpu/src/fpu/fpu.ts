@@ -72,6 +72,14 @@ export class Fpu {
   readonly sgn = new Uint8Array(8);
   readonly exp = new Uint16Array(8);
   readonly man = new BigUint64Array(8);
+  /**
+   * A second representation for the fast path: when dstate[p] is 2, physical register p holds
+   * the double dbl[p] (a normal double inside the fast window) and sgn/exp/man are stale until
+   * `phys()` materialises them. Every reader of sgn/exp/man goes through phys() or
+   * materializeAll() first, so the two forms can never disagree.
+   */
+  readonly dbl = new Float64Array(8);
+  readonly dstate = new Uint8Array(8);
   /** Last instruction pointer, data pointer and opcode (for FSTENV/FSAVE). */
   fip = 0;
   fcs = 0;
@@ -83,10 +91,19 @@ export class Fpu {
   /** Called when FERR# changes; a PC board routes it to IRQ 13 (see README). */
   onFerr: ((asserted: boolean) => void) | null = null;
 
+  /**
+   * Use the float64 fast path (precision 53, round to nearest, operands that are doubles, result
+   * far from the double range's ends) and keep such values as doubles (dbl/dstate). Both are
+   * bit-identical to the exact path; the flag exists so tests can compare the two.
+   */
+  fast = true;
+
   // Result of the last value operation.
   resS = 0;
   resE = 0;
   resM = 0n;
+  /** Result of the last fastOp. */
+  resD = 0;
 
   /** FNINIT (SDM vol. 2 "FINIT/FNINIT"): registers keep their contents but are all tagged empty. */
   init(): void {
@@ -102,12 +119,18 @@ export class Fpu {
     this.setFerr(false);
   }
 
-  /** Power-on/RESET: FNINIT state with zeroed registers. */
+  /**
+   * Power-on/RESET (SDM vol. 3A §9.1.1 table 9-1): CW 0040H (all exceptions unmasked, precision
+   * 24), SW 0, TW 5555H (every register +0.0, tagged zero). Software runs FNINIT before use.
+   */
   reset(): void {
     this.sgn.fill(0);
     this.exp.fill(0);
     this.man.fill(0n);
+    this.dstate.fill(0);
     this.init();
+    this.cw = 0x0040;
+    this.empty = 0;
   }
 
   setFerr(on: boolean): void {
@@ -154,6 +177,7 @@ export class Fpu {
 
   /** Full tag word (SDM vol. 1 figure 8-7): 00 valid, 01 zero, 10 special, 11 empty. */
   get tagWord(): number {
+    this.materializeAll();
     let t = 0;
     for (let p = 0; p < 8; p++) {
       let tag: number;
@@ -178,8 +202,82 @@ export class Fpu {
 
   // ---- the register stack ---------------------------------------------------------------------
 
+  /** Physical register of ST(i), with its 80-bit fields up to date (see dstate). */
   phys(i: number): number {
-    return (this.top + i) & 7;
+    const p = (this.top + i) & 7;
+    if (this.dstate[p] !== 0) this.materialize(p);
+    return p;
+  }
+
+  private materialize(p: number): void {
+    F64[0] = this.dbl[p]!;
+    const hi = U32[1]!;
+    this.sgn[p] = hi >>> 31;
+    this.exp[p] = ((hi >>> 20) & 0x7ff) - 1023 + BIAS;
+    this.man[p] = ((U64[0]! & FRAC52) | HIDDEN52) << 11n;
+    this.dstate[p] = 0;
+  }
+
+  materializeAll(): void {
+    for (let p = 0; p < 8; p++) if (this.dstate[p] !== 0) this.materialize(p);
+  }
+
+  /** ST(i) = x, a normal double inside the fast window, kept as a double. */
+  setStD(i: number, x: number): void {
+    const p = (this.top + i) & 7;
+    this.dbl[p] = x;
+    this.dstate[p] = 2;
+    this.empty &= ~(1 << p);
+  }
+
+  /** Precision 53 and round to nearest with the fast path enabled. */
+  get fastMode(): boolean {
+    return (this.cw & 0xf00) === 0x200 && this.fast;
+  }
+
+  /** ST(i) as a double if it is a non-empty normal double inside the fast window, else NaN. */
+  fastD(i: number): number {
+    const p = (this.top + i) & 7;
+    if (((this.empty >> p) & 1) !== 0 || !this.fast) return NaN;
+    if (this.dstate[p] !== 0) return this.dbl[p]!;
+    const e = this.exp[p]!;
+    if (e < FAST_EMIN || e > FAST_EMAX) return NaN;
+    const m = this.man[p]!;
+    if ((m & LOW11_MSB) !== MSB) return NaN;
+    const x = Number(m) * POW2[e - FAST_EMIN]!;
+    return this.sgn[p] ? -x : x;
+  }
+
+  /**
+   * The fast path's core: a op b for op 0 add, 1 mul, 2 div, with the result in resD. Returns
+   * false (nothing changed) if the result leaves the window; the caller then takes the exact path.
+   */
+  fastOp(op: number, a: number, b: number): boolean {
+    let r: number;
+    let err: number; // has the sign of (exact - r), zero when exact
+    if (op === 0) {
+      r = a + b;
+      const bb = r - a;
+      err = a - (r - bb) + (b - bb);
+    } else if (op === 1) {
+      r = a * b;
+      err = twoProductError(a, b, r);
+    } else {
+      r = a / b;
+      const p = r * b;
+      const rem = a - p - twoProductError(r, b, p);
+      err = b > 0 ? rem : -rem;
+    }
+    const mag = r < 0 ? -r : r;
+    if (!(mag >= FAST_MIN && mag < FAST_LIMIT)) return false;
+    this.resD = r;
+    if (err === 0) this.sw &= ~SW_C1;
+    else {
+      if ((err < 0) === (r > 0)) this.sw |= SW_C1;
+      else this.sw &= ~SW_C1;
+      this.signal(SW_PE);
+    }
+    return true;
   }
 
   isEmpty(i: number): boolean {
@@ -191,6 +289,7 @@ export class Fpu {
     this.sgn[p] = s;
     this.exp[p] = e;
     this.man[p] = m;
+    this.dstate[p] = 0;
     this.empty &= ~(1 << p);
   }
 
@@ -363,6 +462,7 @@ export class Fpu {
    * Returns false if an unmasked exception suppresses the result.
    */
   arith(op: number, as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): boolean {
+    if ((this.cw & 0xf00) === 0x200 && this.fast && fastArith(this, op, as, ae, am, bs, be, bm)) return true;
     const ka = classify(ae, am);
     const kb = classify(be, bm);
     const n = this.nanCheck2(ka, as, ae, am, kb, bs, be, bm);
@@ -670,6 +770,27 @@ export class Fpu {
     return K_NORMAL;
   }
 
+  /**
+   * fromIeee for an m64real given as two dwords, without building the 64-bit pattern first
+   * (FLD m64 and the DC arithmetic forms are hot in FP code).
+   */
+  fromF64(lo: number, hi: number): number {
+    const ex = (hi >>> 20) & 0x7ff;
+    if (ex === 0 || ex === 0x7ff) return this.fromIeee((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), 53);
+    U32[0] = lo;
+    U32[1] = hi;
+    this.setRes(hi >>> 31, ex - 1023 + BIAS, ((U64[0]! & FRAC52) | HIDDEN52) << 11n);
+    return K_NORMAL;
+  }
+
+  /** fromIeee for an m32real (FLD m32 and the D8 arithmetic forms). */
+  fromF32(bits: number): number {
+    const ex = (bits >>> 23) & 0xff;
+    if (ex === 0 || ex === 0xff) return this.fromIeee(BigInt(bits >>> 0), 24);
+    this.setRes(bits >>> 31, ex - 127 + BIAS, BigInt((bits & 0x7fffff) | 0x800000) << 40n);
+    return K_NORMAL;
+  }
+
   /** Magnitude-and-sign comparison of two ordered operands: -1, 0, 1. */
   static compare(as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): number {
     const az = ae === 0 && am === 0n;
@@ -706,6 +827,55 @@ export class Fpu {
 
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
+const U64 = new BigUint64Array(F64.buffer);
+
+// ---- the float64 fast path ----------------------------------------------------------------------
+//
+// With precision control 53 and round-to-nearest, an x87 add/sub/mul/div of two operands that are
+// exactly doubles is the IEEE double operation, as long as the double result is normal and far
+// from overflow (the x87's wider exponent range then makes no difference). The flags need the
+// exact rounding error: its sign gives C1 (rounded up in magnitude) and its being non-zero PE.
+// The error is computed exactly with error-free transformations (Knuth's TwoSum; Dekker's
+// TwoProduct with Veltkamp splitting; the division remainder a - q*b), which are exact when no
+// intermediate overflows or underflows — hence the 2^-960..2^960 window on operands and result.
+
+const FAST_LIMIT = 2 ** 960;
+const FAST_MIN = 2 ** -960;
+/** Operand exponents (biased) whose doubles lie within the window. */
+const FAST_EMIN = BIAS - 959;
+const FAST_EMAX = BIAS + 959;
+/** 2^(e - BIAS - 63) for biased e in FAST_EMIN..FAST_EMAX. */
+const POW2 = new Float64Array(FAST_EMAX - FAST_EMIN + 1);
+for (let k = 0; k < POW2.length; k++) POW2[k] = 2 ** (k + FAST_EMIN - BIAS - 63);
+const LOW11_MSB = 0x80000000000007ffn;
+const FRAC52 = 0xfffffffffffffn;
+const HIDDEN52 = 0x10000000000000n;
+const SPLIT = 134217729; // 2^27 + 1
+
+/** The exact error of p = fl(a * b): a * b = p + result. */
+function twoProductError(a: number, b: number, p: number): number {
+  let t = SPLIT * a;
+  const ah = t - (t - a);
+  const al = a - ah;
+  t = SPLIT * b;
+  const bh = t - (t - b);
+  const bl = b - bh;
+  return ah * bh - p + ah * bl + al * bh + al * bl;
+}
+
+function fastArith(f: Fpu, op: number, as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): boolean {
+  if (ae < FAST_EMIN || ae > FAST_EMAX || be < FAST_EMIN || be > FAST_EMAX) return false;
+  if ((am & LOW11_MSB) !== MSB || (bm & LOW11_MSB) !== MSB) return false;
+  let a = Number(am) * POW2[ae - FAST_EMIN]!;
+  let b = Number(bm) * POW2[be - FAST_EMIN]!;
+  if (as) a = -a;
+  if (bs) b = -b;
+  if (!f.fastOp(op, a, b)) return false;
+  F64[0] = f.resD;
+  const hi = U32[1]!;
+  f.setRes(hi >>> 31, ((hi >>> 20) & 0x7ff) - 1023 + BIAS, ((U64[0]! & FRAC52) | HIDDEN52) << 11n);
+  return true;
+}
 
 /** Integer square root (floor) by Newton's method from a double estimate. */
 function isqrt(v: bigint): bigint {
