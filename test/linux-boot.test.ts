@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadLinux, PcMachine } from '@ferry86/devices';
-import { MARKERS } from './guests/initramfs.ts';
+import { MARKERS, SHELL_MARKER } from './guests/initramfs.ts';
 
 interface Boot {
   serial: string;
@@ -26,7 +26,10 @@ function fetchLinux(): { kernel: string; initrd: string } {
   return { kernel, initrd };
 }
 
-/** Boots with console=ttyS0 in deterministic pacing until the guest stops (or 20e9 instructions). */
+/**
+ * Boots with console=ttyS0 in deterministic pacing until the guest stops (or 20e9 instructions).
+ * When /init starts its shell, types a computation and `exit` on the serial line.
+ */
 async function boot(files: { kernel: string; initrd: string }): Promise<Boot> {
   const machine = new PcMachine({ memoryMiB: 256, pacing: 'deterministic' });
   let serial = '';
@@ -34,11 +37,17 @@ async function boot(files: { kernel: string; initrd: string }): Promise<Boot> {
     serial += String.fromCharCode(b);
   });
   loadLinux(machine, new Uint8Array(readFileSync(files.kernel)), {
-    cmdline: 'console=ttyS0',
+    // ferry86.shell is read by our /init only (an interactive shell before reboot), not by the kernel.
+    cmdline: 'console=ttyS0 ferry86.shell',
     initrd: new Uint8Array(readFileSync(files.initrd)),
   });
   let reason = 'limit';
+  let typed = false;
   while (machine.cpu.instructionCount < 20e9) {
+    if (!typed && serial.includes(`${SHELL_MARKER}\r\n`)) {
+      machine.sendSerialInput('echo answer-$((6 * 7))\rexit\r');
+      typed = true;
+    }
     const exit = machine.run(20_000_000);
     // Yield so the test runner's own messages are not starved during a minutes-long boot.
     await new Promise((r) => setImmediate(r));
@@ -67,6 +76,14 @@ describe("Debian's Linux 6.1 on ferry86", () => {
     expect(serial).toMatch(/^kernel: 6\.1\.0-\d+-686\r?$/m);
     expect(serial).toContain('reboot: Restarting system');
     expect(reason, context).toBe('reset');
+  });
+
+  it('answers a command typed on the serial console by the busybox shell', () => {
+    expect(first, 'the first boot must have run').toBeDefined();
+    const shell = first!.serial.slice(first!.serial.indexOf(SHELL_MARKER));
+    // The tty echoes the typed line; the shell's own output is the computed value on a line of its own.
+    expect(shell).toContain('echo answer-$((6 * 7))');
+    expect(shell).toMatch(/\r?\nanswer-42\r?\n/);
   });
 
   it('boots again to the identical transcript and instruction count (deterministic mode)', async () => {

@@ -32,7 +32,9 @@ fi
 kver=$(apt-cache show "$kpkg:i386" | sed -n 's/^Version: //p' | head -n 1)
 bver=$(apt-cache show busybox-static:i386 | sed -n 's/^Version: //p' | head -n 1)
 # Epochs ("1:1.35") would put a colon in the path.
-dir=$(printf "%s/%s-%s+busybox-%s" "$cache" "$kpkg" "$kver" "$bver" | tr : _)
+# The initramfs also depends on its generator: a changed /init must not reuse an old archive.
+ihash=$(sha256sum "$here/initramfs.ts" | cut -c1-12)
+dir=$(printf "%s/%s-%s+busybox-%s+init-%s" "$cache" "$kpkg" "$kver" "$bver" "$ihash" | tr : _)
 
 if [ ! -f "$dir/initramfs.cpio.gz" ]; then
   rm -rf "$dir.tmp"

@@ -91,6 +91,9 @@ export function knownData(): Uint8Array {
 export const LOOP_EXPECTED = 332833500;
 
 /** Console markers the test looks for. */
+/** Printed just before the interactive shell starts (only with ferry86.shell on the command line). */
+export const SHELL_MARKER = 'FERRY86-SHELL';
+
 export const MARKERS = {
   start: 'FERRY86-INIT-START',
   shaOk: 'FERRY86-SHA256-OK',
@@ -117,6 +120,12 @@ if [ "$s" = "${LOOP_EXPECTED}" ]; then echo "${MARKERS.loopOk}"; else echo "FERR
 gz=$(gzip -c /data/known.bin | gunzip -c | sha256sum | cut -d' ' -f1)
 if [ "$gz" = "${sha256}" ]; then echo ${MARKERS.gzipOk}; else echo "FERRY86-GZIP-BAD $gz"; fi
 echo ${MARKERS.done}
+# With ferry86.shell on the kernel command line, hand the console to an interactive shell first
+# (tests type commands into it over the serial line); reboot when it exits.
+if grep -q ferry86.shell /proc/cmdline; then
+  echo ${SHELL_MARKER}
+  setsid cttyhack sh
+fi
 reboot -f
 `;
 }
