@@ -3,7 +3,9 @@
  * One file per command under commands/.
  */
 import { conformanceCommand } from './commands/conformance.ts';
+import { restoreCommand } from './commands/restore.ts';
 import { runCommand } from './commands/run.ts';
+import { snapshotCommand } from './commands/snapshot.ts';
 import { UsageError } from './commands/usage.ts';
 
 interface Command {
@@ -15,6 +17,8 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
   conformance: conformanceCommand,
+  snapshot: snapshotCommand,
+  restore: restoreCommand,
 };
 
 function overview(): string {

@@ -202,3 +202,33 @@ describe('hostile streams are rejected with a typed error and the target is unto
     expectRejected(bad, 'unsupported-record', /sub-page delta/);
   });
 });
+
+describe('a part that fails to load after its checks passed', () => {
+  it('is rolled back with every part loaded before it; RAM is not touched; the error is typed', () => {
+    const src = source();
+    const bytes = saveSnapshot(src);
+    const dst = target();
+    const before = stateDigest(dst);
+    // dev0 loads after cpu0: cpu0 is loaded, then dev0 throws a host error (not a StateError).
+    const load = dst.dev.loadState.bind(dst.dev);
+    let calls = 0;
+    dst.dev.loadState = (r: StateRecord): void => {
+      if (calls++ === 0) throw new RangeError('Invalid DataView length 80');
+      load(r);
+    };
+    const e = expectRejectedBy(dst, bytes);
+    expect(e.code).toBe('bad-section');
+    expect(e.message).toMatch(/section "dev0" passed its checks but could not be loaded: Invalid DataView length 80/);
+    expect(stateDigest(dst)).toBe(before);
+  });
+});
+
+function expectRejectedBy(dst: FakeMachine, bytes: Uint8Array): SnapshotFormatError {
+  try {
+    restoreSnapshot(dst, bytes);
+  } catch (e) {
+    expect(e).toBeInstanceOf(SnapshotFormatError);
+    return e as SnapshotFormatError;
+  }
+  throw new Error('the restore was accepted');
+}

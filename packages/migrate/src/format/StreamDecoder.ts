@@ -8,6 +8,8 @@ import {
   FrameType,
   HEADER_FIXED_BYTES,
   MAX_PAGES_PER_FRAME,
+  MAX_PARENT_NAME_BYTES,
+  PARENT_FIXED_BYTES,
   PAGE_SIZE,
   PageRecordKind,
   type StreamLimits,
@@ -25,6 +27,14 @@ export interface StreamEnd {
   readonly pageRecords: number;
 }
 
+/** What the Parent frame of an incremental snapshot says. */
+export interface ParentRef {
+  /** 128-bit state digest of the parent snapshot, 4 words. */
+  readonly digest: Uint32Array;
+  /** The parent's name as its writer gave it (informational; the digest is what binds). */
+  readonly name: string;
+}
+
 /**
  * Receives decoded items in stream order. Views passed in (page data, section payloads) point
  * into the caller's chunks or into buffers the decoder never reuses, so a sink may keep them as
@@ -32,6 +42,11 @@ export interface StreamEnd {
  */
 export interface StreamSink {
   header(header: StreamHeader): void;
+  /**
+   * The stream is incremental on top of `parent` (comes right after the header). A sink that
+   * cannot load incremental state must throw (StateLoader does unless it was given the parent).
+   */
+  parent(parent: ParentRef, frame: number): void;
   section(section: DecodedSection, frame: number): void;
   /** Pages [first, first+count) are zero. */
   zeroRun(first: number, count: number, frame: number): void;
@@ -84,6 +99,8 @@ export class StreamDecoder {
   /** Bytes consumed from pushed chunks so far. */
   bytesIn = 0;
   header: StreamHeader | null = null;
+  /** Set when frame 0 was a Parent frame: pages may be missing (they come from the parent). */
+  parentRef: ParentRef | null = null;
 
   constructor(
     private readonly sink: StreamSink,
@@ -272,6 +289,12 @@ export class StreamDecoder {
         break;
       case FrameType.Round: exact(4, 'round'); break;
       case FrameType.End: exact(END_PAYLOAD_BYTES, 'end'); break;
+      case FrameType.Parent:
+        if (n !== 0) throw new SnapshotFormatError('bad-frame', `frame ${n} names a parent snapshot; only frame 0 may`, n);
+        if (length < PARENT_FIXED_BYTES || length > PARENT_FIXED_BYTES + MAX_PARENT_NAME_BYTES) {
+          throw new SnapshotFormatError('bad-frame', `frame ${n} (parent) has length ${length}, outside ${PARENT_FIXED_BYTES}..${PARENT_FIXED_BYTES + MAX_PARENT_NAME_BYTES}`, n);
+        }
+        break;
       default:
         if ((flags & FRAME_FLAG_SKIPPABLE) === 0) {
           throw new SnapshotFormatError('unknown-frame', `frame ${n} has unknown mandatory type ${type}`, n);
@@ -318,6 +341,16 @@ export class StreamDecoder {
       }
       case FrameType.End:
         return this.end(payload, n);
+      case FrameType.Parent: {
+        const r = new ByteReader(payload, `frame ${n} (parent)`, n);
+        const digest = new Uint32Array(4);
+        for (let i = 0; i < 4; i++) digest[i] = r.u32('parent digest');
+        const name = r.string(2, MAX_PARENT_NAME_BYTES, 'parent name');
+        r.end();
+        this.parentRef = { digest, name };
+        this.sink.parent(this.parentRef, n);
+        return;
+      }
       default:
         return; // skippable frame of a type this build does not know
     }
@@ -372,7 +405,7 @@ export class StreamDecoder {
     if (pageRecords !== this.pageRecords >>> 0) {
       throw new SnapshotFormatError('truncated', `END frame counts ${pageRecords} page records but the stream held ${this.pageRecords}`, n);
     }
-    if (this.coveredCount !== this.pageCount) {
+    if (this.coveredCount !== this.pageCount && this.parentRef === null) {
       const missing = this.covered.indexOf(0);
       throw new SnapshotFormatError('page-missing', `page ${missing} (and ${this.pageCount - this.coveredCount - 1} more) never arrived`, n);
     }

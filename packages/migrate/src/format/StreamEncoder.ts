@@ -4,7 +4,9 @@ import {
   FRAME_HEADER_BYTES,
   FrameType,
   MAX_PAGES_PER_FRAME,
+  MAX_PARENT_NAME_BYTES,
   PAGE_SIZE,
+  PARENT_FIXED_BYTES,
   PageRecordKind,
 } from './constants.ts';
 import { crc32c } from './crc32c.ts';
@@ -142,6 +144,18 @@ export class StreamEncoder {
       this.chunk.set(ram.subarray(base, base + PAGE_SIZE), p);
     }
     this.finish(p);
+  }
+
+  /** Frame 0 of an incremental snapshot: the parent's digest and name. */
+  parent(digest: Uint32Array, name: string): void {
+    const nameBytes = new TextEncoder().encode(name);
+    if (nameBytes.length > MAX_PARENT_NAME_BYTES) throw new RangeError(`parent name of ${nameBytes.length} bytes is longer than ${MAX_PARENT_NAME_BYTES}`);
+    const length = PARENT_FIXED_BYTES + nameBytes.length;
+    const p = this.begin(FrameType.Parent, length);
+    for (let i = 0; i < 4; i++) this.view.setUint32(p + 4 * i, digest[i]!, true);
+    this.view.setUint16(p + 16, nameBytes.length, true);
+    this.chunk.set(nameBytes, p + PARENT_FIXED_BYTES);
+    this.finish(p + length);
   }
 
   round(n: number): void {

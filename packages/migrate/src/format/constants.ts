@@ -29,7 +29,15 @@ export const enum FrameType {
   Round = 4,
   /** digest[16] | sectionCount u32 | pageRecords u32: end of the state; nothing may follow. */
   End = 5,
+  /**
+   * parentDigest[16] | parentName (u16 len, UTF-8): this stream is an incremental snapshot holding
+   * only the pages written since that parent; pages it lacks come from the parent. Only as frame 0.
+   */
+  Parent = 6,
 }
+
+export const PARENT_FIXED_BYTES = 18;
+export const MAX_PARENT_NAME_BYTES = 1024;
 
 /** Frame flag: a reader that does not know this frame type may skip it. */
 export const FRAME_FLAG_SKIPPABLE = 0x01;

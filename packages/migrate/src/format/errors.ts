@@ -25,7 +25,8 @@ export type SnapshotErrorCode =
   | 'duplicate-section'
   | 'bad-section'
   | 'digest-mismatch'
-  | 'config-mismatch';
+  | 'config-mismatch'
+  | 'parent-mismatch';
 
 /** The stream (file or wire) is not a loadable snapshot for this machine. Nothing was changed. */
 export class SnapshotFormatError extends Error {

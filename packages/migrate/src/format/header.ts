@@ -110,3 +110,18 @@ export function decodeHeader(all: Uint8Array, maxPages: number): StreamHeader {
   }
   return { formatVersion: FORMAT_VERSION, producer, configJson, config, pageSize, pageCount };
 }
+
+/**
+ * Reads just the header of a stream held in memory (e.g. to build a machine for the
+ * configuration it names before restoring it). Throws SnapshotFormatError like the decoder.
+ */
+export function readStreamHeader(bytes: Uint8Array, limits: { maxHeaderBytes: number; maxPages: number }): StreamHeader {
+  if (bytes.length < HEADER_FIXED_BYTES) {
+    checkMagic(bytes, bytes.length);
+    throw new SnapshotFormatError('truncated', `stream ends inside the header (${bytes.length} bytes)`);
+  }
+  const bodyLength = checkHeaderFixed(bytes.subarray(0, HEADER_FIXED_BYTES), limits.maxHeaderBytes);
+  const total = HEADER_FIXED_BYTES + bodyLength + 4;
+  if (bytes.length < total) throw new SnapshotFormatError('truncated', `stream ends inside the header (${bytes.length} bytes)`);
+  return decodeHeader(bytes.subarray(0, total), limits.maxPages);
+}

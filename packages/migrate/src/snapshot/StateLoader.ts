@@ -3,7 +3,7 @@ import { PAGE_SIZE } from '../format/constants.ts';
 import { SnapshotFormatError } from '../format/errors.ts';
 import { canonicalJson, type StreamHeader } from '../format/header.ts';
 import type { DecodedSection } from '../format/section-codec.ts';
-import type { StreamEnd, StreamSink } from '../format/StreamDecoder.ts';
+import type { ParentRef, StreamEnd, StreamSink } from '../format/StreamDecoder.ts';
 import { combineDigest, digestEquals, digestToHex, type DigestSection } from '../digest/stateDigest.ts';
 import { isZeroPage, PageHashes, ramWords } from '../digest/PageHashes.ts';
 import { allParts, type MigratableMachine } from '../machine.ts';
@@ -20,6 +20,22 @@ export interface StateLoaderOptions<M extends MigratableMachine> {
   createMachine?: (config: unknown) => M;
   /** Parts beyond machine.stateParts() that travel with the state. */
   extraParts?: readonly Stateful[] | ((machine: M) => readonly Stateful[]);
+  /**
+   * The verified, staged state of the previous snapshot of a chain ('stage' mode only). The
+   * stream must then be an incremental snapshot naming exactly that state as its parent; pages
+   * it does not carry keep the parent's contents.
+   */
+  parent?: ChainLink;
+}
+
+/** The staged result of a verified snapshot, as the next snapshot of a chain builds on it. */
+export interface ChainLink {
+  readonly digest: Uint32Array;
+  readonly hashes: PageHashes;
+  /** Page contents (null = zero) by page number; views into the snapshots' bytes. */
+  readonly pages: readonly (Uint8Array | null | undefined)[];
+  /** Where it came from, for messages (e.g. "snapshot 2 of the chain"). */
+  readonly label: string;
 }
 
 interface StagedSection {
@@ -45,6 +61,7 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
   private stagedPages: (Uint8Array | null | undefined)[] = [];
   private words: Uint32Array | null = null;
   private committed = false;
+  private incremental: ParentRef | null = null;
   lastRound = 0;
   zeroPages = 0;
   fullPages = 0;
@@ -84,9 +101,39 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
     }
     const extra = typeof this.opts.extraParts === 'function' ? this.opts.extraParts(m) : this.opts.extraParts;
     this.parts = new Map(allParts(m, extra).map((p) => [p.sectionName, p]));
-    this.hashes = new PageHashes(h.pageCount);
-    if (this.opts.mode === 'stage') this.stagedPages = new Array<Uint8Array | null | undefined>(h.pageCount);
-    else this.words = ramWords(m.memory.ram);
+    const parent = this.opts.parent;
+    if (parent) {
+      if (this.opts.mode !== 'stage') throw new Error('StateLoader: a chain parent needs stage mode');
+      if (parent.hashes.pageCount !== h.pageCount) {
+        throw new SnapshotFormatError('parent-mismatch', `the stream has ${h.pageCount} RAM pages, its parent ${parent.hashes.pageCount}`);
+      }
+      this.hashes = new PageHashes(h.pageCount);
+      this.hashes.table.set(parent.hashes.table);
+      this.stagedPages = parent.pages.slice();
+    } else {
+      this.hashes = new PageHashes(h.pageCount);
+      if (this.opts.mode === 'stage') this.stagedPages = new Array<Uint8Array | null | undefined>(h.pageCount);
+      else this.words = ramWords(m.memory.ram);
+    }
+  }
+
+  parent(ref: ParentRef, frame: number): void {
+    const parent = this.opts.parent;
+    if (!parent) {
+      throw new SnapshotFormatError(
+        'parent-mismatch',
+        `this is an incremental snapshot on top of "${ref.name}" (digest ${digestToHex(ref.digest)}): restore it with restoreSnapshotChain after its parent`,
+        frame,
+      );
+    }
+    if (!digestEquals(ref.digest, parent.digest)) {
+      throw new SnapshotFormatError(
+        'parent-mismatch',
+        `this incremental snapshot builds on "${ref.name}" with digest ${digestToHex(ref.digest)}, but ${parent.label} has digest ${digestToHex(parent.digest)}`,
+        frame,
+      );
+    }
+    this.incremental = ref;
   }
 
   section(s: DecodedSection, frame: number): void {
@@ -154,8 +201,12 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
   }
 
   end(e: StreamEnd, frame: number): void {
-    for (const name of this.parts.keys()) {
-      if (!this.staged.has(name)) {
+    if (this.opts.parent && !this.incremental) {
+      throw new SnapshotFormatError('parent-mismatch', `a chain continues with incremental snapshots, but this one is complete (it names no parent)`, frame);
+    }
+    for (const [name, part] of this.parts) {
+      // An optional part (e.g. a recorded working set) may be missing; it then keeps its state.
+      if (!this.staged.has(name) && part.schema.optional !== true) {
         throw new SnapshotFormatError('missing-section', `the stream has no section "${name}", which this machine needs`, frame);
       }
     }
@@ -170,19 +221,59 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
     this.digest = digest;
   }
 
-  /** Applies the verified state: pages (stage mode), then every part in machine order. */
-  commit(): M {
+  /** The checked record staged for section `name`, if the stream held it. */
+  stagedRecord(name: string): StateRecord | undefined {
+    return this.staged.get(name)?.record;
+  }
+
+  /** The verified staged state, for the next snapshot of a chain to build on. */
+  chainLink(label: string): ChainLink {
+    if (!this.verified || this.opts.mode !== 'stage') throw new Error('StateLoader.chainLink() needs a verified stream in stage mode');
+    return { digest: this.digest!, hashes: this.hashes!, pages: this.stagedPages, label };
+  }
+
+  /**
+   * Applies the verified state: every part in machine order, then the pages (stage mode;
+   * `pages: false` leaves RAM to the caller, as lazy restore does).
+   *
+   * Parts load first because loadState is the one step that can still fail: a part whose
+   * checkState let through a record its loadState cannot take (a bug in that part, but one a
+   * hostile stream must not turn into a half-restored machine). Then every part loaded so far
+   * gets its previous state back, RAM was not touched yet, and the failure is reported as a
+   * SnapshotFormatError naming the section. No part reads guest RAM while loading its state
+   * (lazy restore depends on that too: it loads parts while every page is absent).
+   */
+  commit(opts: { pages?: boolean } = {}): M {
     if (!this.verified) throw new Error('StateLoader.commit() before the stream was verified');
     if (this.committed) throw new Error('StateLoader.commit() called twice');
     this.committed = true;
     const m = this.machine!;
-    if (this.opts.mode === 'stage') {
+    const parts = [...this.parts.values()].filter((p) => this.staged.has(p.sectionName));
+    const previous = parts.map((p) => p.saveState());
+    let i = 0;
+    try {
+      for (; i < parts.length; i++) parts[i]!.loadState(this.staged.get(parts[i]!.sectionName)!.record);
+    } catch (e) {
+      const name = parts[i]!.sectionName;
+      let undo = '';
+      for (let k = i; k >= 0; k--) {
+        try {
+          parts[k]!.loadState(previous[k]!);
+        } catch (e2) {
+          undo = `; restoring the previous state of "${parts[k]!.sectionName}" failed too (${String((e2 as Error)?.message ?? e2)}), the machine is inconsistent`;
+        }
+      }
+      throw new SnapshotFormatError(
+        'bad-section',
+        `section "${name}" passed its checks but could not be loaded: ${String((e as Error)?.message ?? e)}${undo}`,
+      );
+    }
+    if (this.opts.mode === 'stage' && opts.pages !== false) {
       const mem = m.memory;
       const pages = this.stagedPages;
       for (let p = 0; p < pages.length; p++) mem.fillPage(p, pages[p] ?? null);
       this.stagedPages = [];
     }
-    for (const part of this.parts.values()) part.loadState(this.staged.get(part.sectionName)!.record);
     return m;
   }
 }

@@ -3,7 +3,8 @@ import type { StreamLimits } from '../format/constants.ts';
 import { StreamDecoder } from '../format/StreamDecoder.ts';
 import { digestToHex } from '../digest/stateDigest.ts';
 import type { MigratableMachine } from '../machine.ts';
-import { StateLoader } from './StateLoader.ts';
+import { SnapshotFormatError } from '../format/errors.ts';
+import { StateLoader, type ChainLink } from './StateLoader.ts';
 
 export interface RestoreSnapshotOptions {
   extraParts?: readonly Stateful[];
@@ -49,4 +50,39 @@ export function restoreSnapshot(machine: MigratableMachine, bytes: Uint8Array | 
   if (bytes instanceof Uint8Array) r.push(bytes);
   else for (const c of bytes) r.push(c);
   return r.finish();
+}
+
+/**
+ * Restores a chain: a complete snapshot followed by incremental snapshots, each naming the one
+ * before it (by digest). Every link is decoded, checked against its parent and verified against
+ * its own whole-state digest while staged; only when the last one has verified does the machine
+ * change, to the state of the last snapshot. Any failure leaves the machine exactly as it was.
+ */
+export function restoreSnapshotChain(
+  machine: MigratableMachine,
+  chain: readonly (Uint8Array | Iterable<Uint8Array>)[],
+  opts: RestoreSnapshotOptions = {},
+): RestoreResult {
+  if (chain.length === 0) throw new RangeError('restoreSnapshotChain needs at least one snapshot');
+  let parent: ChainLink | undefined;
+  let loader: StateLoader<MigratableMachine> | null = null;
+  let decoder: StreamDecoder | null = null;
+  for (let i = 0; i < chain.length; i++) {
+    loader = new StateLoader({ mode: 'stage', machine, extraParts: opts.extraParts, parent });
+    decoder = new StreamDecoder(loader, opts.limits);
+    const bytes = chain[i]!;
+    try {
+      if (bytes instanceof Uint8Array) decoder.push(bytes);
+      else for (const c of bytes) decoder.push(c);
+      decoder.finish();
+    } catch (e) {
+      if (e instanceof SnapshotFormatError) {
+        throw new SnapshotFormatError(e.code, `snapshot ${i + 1} of ${chain.length} in the chain: ${e.message}`, e.frame);
+      }
+      throw e;
+    }
+    parent = loader.chainLink(`snapshot ${i + 1} of the chain`);
+  }
+  loader!.commit();
+  return { digest: digestToHex(loader!.digest!), producer: decoder!.header!.producer };
 }

@@ -5,6 +5,7 @@ import { combineDigest, encodeParts } from '../digest/stateDigest.ts';
 import { PageHashes } from '../digest/PageHashes.ts';
 import { allParts, type MigratableMachine } from '../machine.ts';
 import { RamWriter } from './RamWriter.ts';
+import { WorkingSetPart } from '../lazy/WorkingSet.ts';
 
 export const PRODUCER = 'ferry86 0.1.0';
 
@@ -14,6 +15,11 @@ export interface SaveSnapshotOptions {
   /** Parts beyond machine.stateParts() to save along (e.g. an embedder's own state). */
   extraParts?: readonly Stateful[];
   producer?: string;
+  /**
+   * Pages the guest touched just before the snapshot (recordWorkingSet), saved as the optional
+   * "working-set" section so a lazy restore loads them first.
+   */
+  workingSet?: Uint32Array;
 }
 
 /**
@@ -25,7 +31,8 @@ export function* snapshotChunks(machine: MigratableMachine, opts: SaveSnapshotOp
   const queue: Uint8Array[] = [];
   const enc = new StreamEncoder((c) => queue.push(c), { chunkSize: opts.chunkSize });
   const mem = machine.memory;
-  const sections = encodeParts(allParts(machine, opts.extraParts)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const extra = opts.workingSet ? [...(opts.extraParts ?? []), new WorkingSetPart(opts.workingSet)] : opts.extraParts;
+  const sections = encodeParts(allParts(machine, extra)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const hashes = new PageHashes(mem.pageCount);
   const ram = new RamWriter(mem.ram, enc, hashes);
   enc.raw(encodeHeader(opts.producer ?? PRODUCER, machine.config, mem.pageCount));

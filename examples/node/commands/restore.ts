@@ -1,0 +1,136 @@
+/**
+ * `ferry86 restore`: restores a snapshot into a fresh machine in this process (eagerly, or
+ * lazily: the guest starts before its RAM is loaded) and continues it with COM1 on stdio.
+ */
+import {
+  createPcMachine,
+  DEFAULT_LIMITS,
+  LazyRestorer,
+  readStreamHeader,
+  restoreSnapshot,
+  SnapshotFormatError,
+  type MigratablePc,
+} from '@ferry86/migrate';
+import { readFileSync } from 'node:fs';
+import { UsageError, parseCount, parseOptions } from './usage.ts';
+
+const USAGE = `usage: ferry86 restore FILE [options]
+
+  --lazy                  start the guest before its RAM is loaded: pages load when first
+                          touched, the snapshot's recorded working set first, the rest in
+                          the background
+  --max-instructions N    stop after N more instructions
+
+The machine is built from the configuration the snapshot names. COM1 is connected to
+stdin/stdout as raw bytes; the run ends when stdin is closed and the guest waits for input,
+or on Ctrl-C.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseOptions({
+    args: argv,
+    options: {
+      lazy: { type: 'boolean' },
+      'max-instructions': { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('give exactly one snapshot FILE');
+  const file = positionals[0]!;
+  const max = values['max-instructions'] === undefined ? Infinity : parseCount('max-instructions', values['max-instructions'], 1);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new UsageError(`cannot read "${file}": ${(e as Error).message}`);
+  }
+
+  const t0 = performance.now();
+  let m: MigratablePc;
+  let lazy: LazyRestorer | null = null;
+  try {
+    const header = readStreamHeader(bytes, DEFAULT_LIMITS);
+    m = createPcMachine(header.config);
+    if (values.lazy) {
+      lazy = LazyRestorer.open(m, m.pc.phys.presence, bytes);
+      lazy.start();
+    } else {
+      restoreSnapshot(m, bytes);
+    }
+  } catch (e) {
+    if (e instanceof SnapshotFormatError) {
+      process.stderr.write(`ferry86 restore: ${file}: ${e.message} (${e.code})\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const start = m.instructionCount;
+  process.stderr.write(
+    `ferry86 restore: ${file}: ${values.lazy ? 'lazy' : 'eager'} restore at instruction ${start} in ${(performance.now() - t0).toFixed(1)} ms` +
+      `${lazy ? `, working set ${lazy.workingSetPages.length} pages` : ''}\n`,
+  );
+
+  m.setSerialOutput((b) => out.push(b));
+  let stdinEnded = false;
+  const onData = (chunk: Buffer): void => m.serialInput(new Uint8Array(chunk));
+  process.stdin.on('data', onData);
+  process.stdin.on('end', () => (stdinEnded = true));
+  let stopped = false;
+  const onSigint = (): void => {
+    stopped = true;
+  };
+  process.on('SIGINT', onSigint);
+
+  let why = 'instruction limit reached';
+  try {
+    let waits = 0;
+    for (;;) {
+      if (stopped) {
+        why = 'stopped by the user';
+        break;
+      }
+      const left = max - (m.instructionCount - start);
+      if (left <= 0) break;
+      const n = Math.min(500_000, left);
+      const r = lazy ? lazy.run(n) : m.run(n);
+      out.flush();
+      if (r.reason === 'limit') {
+        waits = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      } else if (r.reason === 'idle') {
+        if (stdinEnded && r.instructions === 0 && ++waits > 100) {
+          why = 'the guest waits for input and stdin is closed';
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, r.instructions === 0 ? 5 : 0));
+      } else {
+        why = `the guest stopped (${r.reason})`;
+        break;
+      }
+    }
+  } finally {
+    out.flush();
+    process.stdin.off('data', onData);
+    process.stdin.pause();
+    process.off('SIGINT', onSigint);
+  }
+  const pages = lazy ? `; ${lazy.stats.demandFetches} pages loaded on demand, ${lazy.stats.prefetched} ahead, ${lazy.stats.remaining} never needed` : '';
+  process.stderr.write(`\nferry86 restore: ${why} after ${m.instructionCount - start} instructions (at ${m.instructionCount})${pages}\n`);
+  return 0;
+}
+
+/** Guest output to stdout in batches. */
+const out = {
+  buf: [] as number[],
+  push(b: number): void {
+    this.buf.push(b);
+    if (this.buf.length >= 4096) this.flush();
+  },
+  flush(): void {
+    if (this.buf.length === 0) return;
+    process.stdout.write(Uint8Array.from(this.buf));
+    this.buf.length = 0;
+  },
+};
+
+export const restoreCommand = { summary: 'restore a snapshot (eagerly or lazily) and continue it with COM1 on stdio', usage: USAGE, main };

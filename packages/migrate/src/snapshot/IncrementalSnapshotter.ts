@@ -1,0 +1,160 @@
+import type { Stateful } from '@ferry86/mmu';
+import { encodeHeader } from '../format/header.ts';
+import { StreamEncoder } from '../format/StreamEncoder.ts';
+import { combineDigest, digestToHex, encodeParts } from '../digest/stateDigest.ts';
+import { PageHashes } from '../digest/PageHashes.ts';
+import { allParts, type MigratableDirtyLog, type MigratableMachine } from '../machine.ts';
+import { RamWriter } from './RamWriter.ts';
+import { PRODUCER } from './saveSnapshot.ts';
+
+export interface IncrementalSnapshotterOptions {
+  extraParts?: readonly Stateful[];
+  /** Chunk size handed to the writer (default 1 MiB). */
+  chunkSize?: number;
+  producer?: string;
+}
+
+/** What one save of a chain produced. */
+export interface ChainSnapshotInfo {
+  readonly name: string;
+  /** Whole-state digest (hex) of the machine at this snapshot. */
+  readonly digest: string;
+  /** The snapshot this one builds on; null for the complete first one. */
+  readonly parent: { readonly name: string; readonly digest: string } | null;
+  /** RAM pages carried (all of them for the first, the written ones after). */
+  readonly pages: number;
+  readonly bytes: number;
+}
+
+/**
+ * Writes a chain of snapshots of a machine: the first complete, each later one holding only the
+ * pages written since the previous one (from a dirty log of its own, DESIGN §2.1) plus all
+ * sections, and naming its parent by name and whole-state digest. Every snapshot's END digest is
+ * the digest of the whole machine, so a restored chain proves it rebuilt exactly that state.
+ *
+ * Saving is transactional: if the writer throws or the chunk generator is abandoned, the pages
+ * collected for that save are marked dirty again and the chain's last snapshot stays the parent,
+ * so the next save is complete and the chain written so far stays valid.
+ * The machine must not run while a save is in progress.
+ */
+export class IncrementalSnapshotter {
+  private readonly log: MigratableDirtyLog;
+  private readonly hashes: PageHashes;
+  private last: { name: string; digest: Uint32Array } | null = null;
+  private count = 0;
+  private busy = false;
+
+  constructor(
+    readonly machine: MigratableMachine,
+    private readonly opts: IncrementalSnapshotterOptions = {},
+  ) {
+    this.log = machine.memory.createDirtyLog('incremental-snapshot');
+    this.hashes = new PageHashes(machine.memory.pageCount);
+  }
+
+  /** Snapshots saved successfully so far. */
+  get length(): number {
+    return this.count;
+  }
+
+  /** The last complete save (the parent of the next one), or null. */
+  get head(): { name: string; digest: string } | null {
+    return this.last ? { name: this.last.name, digest: digestToHex(this.last.digest) } : null;
+  }
+
+  /** Saves the next snapshot of the chain, handing its bytes to `write` chunk by chunk. */
+  save(write: (chunk: Uint8Array) => void, name = `snapshot-${this.count}`): ChainSnapshotInfo {
+    const gen = this.chunks(name);
+    let r = gen.next();
+    try {
+      while (!r.done) {
+        write(r.value);
+        r = gen.next();
+      }
+    } finally {
+      // A writer that threw abandons the generator, whose finally re-dirties the pages.
+      if (!r.done) gen.return(undefined as never);
+    }
+    return r.value;
+  }
+
+  /** The next snapshot as a byte array. */
+  saveBytes(name?: string): { bytes: Uint8Array; info: ChainSnapshotInfo } {
+    const parts: Uint8Array[] = [];
+    const info = this.save((c) => parts.push(c), name);
+    const bytes = new Uint8Array(info.bytes);
+    let o = 0;
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.length;
+    }
+    return { bytes, info };
+  }
+
+  /**
+   * The next snapshot as chunks. Finishing the generator commits it to the chain; abandoning it
+   * early (return/throw) rolls it back.
+   */
+  *chunks(name = `snapshot-${this.count}`): Generator<Uint8Array, ChainSnapshotInfo, void> {
+    if (this.busy) throw new Error('IncrementalSnapshotter: a save is already in progress');
+    this.busy = true;
+    const m = this.machine;
+    const pageCount = m.memory.pageCount;
+    const parent = this.last;
+    const dirty = this.log.collect();
+    let pages: Uint32Array;
+    if (parent) {
+      pages = dirty;
+    } else {
+      pages = new Uint32Array(pageCount);
+      for (let p = 0; p < pageCount; p++) pages[p] = p;
+    }
+    let done = false;
+    try {
+      const queue: Uint8Array[] = [];
+      const enc = new StreamEncoder((c) => queue.push(c), { chunkSize: this.opts.chunkSize });
+      const sections = encodeParts(allParts(m, this.opts.extraParts)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const ram = new RamWriter(m.memory.ram, enc, this.hashes);
+      enc.raw(encodeHeader(this.opts.producer ?? PRODUCER, m.config, pageCount));
+      if (parent) enc.parent(parent.digest, parent.name);
+      let bytes = 0;
+      for (let i = 0; i < pages.length; i += 1024) {
+        ram.write(pages, i, Math.min(pages.length, i + 1024));
+        while (queue.length > 0) {
+          const c = queue.shift()!;
+          bytes += c.length;
+          yield c;
+        }
+      }
+      for (const s of sections) enc.section(s.payload);
+      const digest = combineDigest(this.hashes, sections);
+      enc.end(digest, sections.length, pages.length);
+      enc.flush();
+      while (queue.length > 0) {
+        const c = queue.shift()!;
+        bytes += c.length;
+        yield c;
+      }
+      done = true;
+      this.last = { name, digest };
+      this.count++;
+      return {
+        name,
+        digest: digestToHex(digest),
+        parent: parent ? { name: parent.name, digest: digestToHex(parent.digest) } : null,
+        pages: pages.length,
+        bytes,
+      };
+    } finally {
+      this.busy = false;
+      // Rolled back: the pages this save collected are dirty again, so the next save carries them.
+      // (Their rows in the hash table may have been rehashed; they are rehashed again then.)
+      if (!done) this.log.markDirty(dirty);
+    }
+  }
+
+  /** Stops the dirty log; the snapshotter cannot save again. */
+  dispose(): void {
+    this.log.dispose();
+  }
+}
