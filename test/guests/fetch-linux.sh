@@ -5,8 +5,9 @@
 # test/guests/.cache/ (gitignored); a second run with the same versions does no work.
 #
 # Needs root (dpkg --add-architecture, apt-get update) on a Debian machine, and pnpm/tsx for the
-# initramfs. Prints the paths of the kernel and the initramfs as its last two lines:
+# initramfs. Prints the paths of the kernel, its unpacked ELF and the initramfs as its last lines:
 #   KERNEL=.../vmlinuz
+#   VMLINUX=.../vmlinux
 #   INITRD=.../initramfs.cpio.gz
 set -eu
 
@@ -48,5 +49,18 @@ if [ ! -f "$dir/initramfs.cpio.gz" ]; then
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
 fi
+# Debian ships only the bzImage. For the loader's ELF path, unpack the kernel it carries: the
+# payload is an xz stream (found by its magic) that holds the uncompressed vmlinux ELF. xz
+# complains about the bytes after the stream; the ELF check below is what counts.
+if [ ! -f "$dir/vmlinux" ]; then
+  off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$dir/vmlinuz" | head -n 1 | cut -d: -f1)
+  if [ -z "$off" ]; then echo "fetch-linux: no xz payload found in $dir/vmlinuz" >&2; exit 1; fi
+  tail -c +"$((off + 1))" "$dir/vmlinuz" | xz -dc > "$dir/vmlinux.tmp" 2>/dev/null || true
+  if [ "$(head -c 4 "$dir/vmlinux.tmp" | od -An -tx1 | tr -d ' \n')" != "7f454c46" ]; then
+    echo "fetch-linux: the payload of $dir/vmlinuz did not unpack to an ELF vmlinux" >&2; exit 1
+  fi
+  mv "$dir/vmlinux.tmp" "$dir/vmlinux"
+fi
 echo "KERNEL=$dir/vmlinuz"
+echo "VMLINUX=$dir/vmlinux"
 echo "INITRD=$dir/initramfs.cpio.gz"
