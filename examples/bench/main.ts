@@ -3,10 +3,11 @@
  * (the v86 npm package) where the peer has the same capability, with ratios.
  *
  *   pnpm bench                 everything
- *   pnpm bench --only speed    interpreter speed only (or: migration)
+ *   pnpm bench --only speed    interpreter speed only (or: migration, linux)
  *   pnpm bench --quick         shorter runs
  */
 import { parseArgs } from 'node:util';
+import { benchLinux } from './linux.ts';
 import { benchMigration } from './migration.ts';
 import { benchSpeed } from './speed.ts';
 
@@ -16,6 +17,7 @@ const { values } = parseArgs({
 const sections: Record<string, (quick: boolean) => Promise<void>> = {
   speed: benchSpeed,
   migration: benchMigration,
+  linux: async () => benchLinux(),
 };
 const chosen = values.only ? [values.only] : Object.keys(sections);
 for (const name of chosen) {
