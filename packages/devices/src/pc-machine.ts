@@ -239,6 +239,13 @@ export class PcMachine {
     this.serialInput = new StampedInputQueue();
 
     this.cpu = new Cpu(this.mmu, this.io, this.pic);
+    // PC/AT x87 error reporting (CR0.NE=0): FERR# sets a latch that drives IRQ13 until software
+    // writes port 0xF0 (IBM PC/AT technical reference; Intel SDM vol. 1 §8.7). The level is held
+    // by the PIC's IRQ line state, which travels in the "pic" section.
+    this.cpu.onFerr((asserted) => {
+      if (asserted) this.pic.raiseIrq(13);
+    });
+    this.fpuErrorPort.onClear = () => this.pic.lowerIrq(13);
     const cpu = this.cpu;
     const clock = this.clock;
     clock.setInstructionCounter(() => cpu.instructionCount);
