@@ -29,3 +29,9 @@ export {
   loadLinux, loadBzImage, loadVmlinux, LinuxBootError, type LinuxBootOptions, type LinuxBootResult,
 } from './linux-boot.ts';
 export { buildBootParams, pcE820Map, BP as BOOT_PARAMS_OFFSETS, type E820Entry } from './linux-boot-params.ts';
+export { PciBus, PciSlotConflictError, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_DATA_PORT } from './pci-bus.ts';
+export { PciFunction, PCI_CONFIG_SIZE, type PciIdentity } from './pci-function.ts';
+export { I440fxHostBridge, I440FX_DEVICE_ID, I440FX_PAM0, I440FX_SMRAM } from './i440fx.ts';
+export { Piix3IsaBridge, PIIX3_ISA_DEVICE_ID, RESET_CONTROL_PORT, type Piix3Options } from './piix3.ts';
+export { ShadowRam, PAM_RE, PAM_WE } from './shadow-ram.ts';
+export { I440fxChipset, type I440fxChipsetOptions } from './i440fx-chipset.ts';

@@ -1,7 +1,7 @@
 /**
  * The PC board: RAM, MMU, CPU, I/O bus, virtual clock, the PIC pair, the PIT, the CMOS/RTC, the
  * keyboard controller, system control ports A (0x92) and B (0x61), COM1-COM4, the POST port and
- * debug consoles, wired as on a PC/AT, and the run loop that drives them (DESIGN §2.3).
+ * debug consoles, wired as on a PC/AT, and a 440FX/PIIX3 PCI chipset (as QEMU's "pc" machine), and the run loop that drives them (DESIGN §2.3).
  *
  * The run loop executes the CPU in slices. A slice is planned from the machine's own history —
  * it ends at the next clock event or after SLICE_CAP instructions — and due clock events fire
@@ -17,6 +17,7 @@ import type { SectionSchema, StateRecord, Stateful } from '@ferry86/mmu';
 import { CmosRtc, DEFAULT_RTC_START_MS } from './cmos-rtc.ts';
 import { DebugConsole } from './debug-console.ts';
 import { FpuErrorPort } from './fpu-error-port.ts';
+import { I440fxChipset } from './i440fx-chipset.ts';
 import { I8042 } from './i8042.ts';
 import { IoBus } from './io-bus.ts';
 import { PicPair } from './pic-pair.ts';
@@ -149,6 +150,8 @@ export class PcMachine {
   readonly postCode: PostCodePort;
   /** Port 0xF0 (x87 error latch clear): a hook for when FERR#/IRQ13 is wired. */
   readonly fpuErrorPort: FpuErrorPort;
+  /** PCI configuration space (0xCF8/0xCFC), the 440FX host bridge with PAM shadow RAM, the PIIX3 with 0xCF9. */
+  readonly chipset: I440fxChipset;
   readonly debugConsoles: readonly DebugConsole[];
   readonly serialInput: StampedInputQueue;
   /** Delivered host input with its stamps, when config.recordInput is set. */
@@ -228,6 +231,8 @@ export class PcMachine {
     this.postCode.attach(this.io);
     this.fpuErrorPort = new FpuErrorPort();
     this.fpuErrorPort.attach(this.io);
+    this.chipset = new I440fxChipset(this.phys, { requestReset: reset });
+    this.chipset.attach(this.io);
     this.com1.onTransmit((b) => {
       for (const l of this.serialListeners) l(b);
     });
@@ -339,6 +344,7 @@ export class PcMachine {
     this.kbc.reset();
     this.portA.reset();
     this.portB.reset();
+    this.chipset.reset();
     this.updateA20();
     this.sliceEnd = 0;
     this.resetRequested = false;
@@ -348,7 +354,7 @@ export class PcMachine {
   stateParts(): Stateful[] {
     return [
       this.cpu, this.phys, this.clock, this.pic, this.pit, this.com1, this.com2, this.com3, this.com4,
-      this.rtc, this.kbc, this.portA, this.portB, this.postCode,
+      this.rtc, this.kbc, this.portA, this.portB, this.postCode, ...this.chipset.stateParts(),
       ...this.debugConsoles, this.io, this.serialInput, this.runLoopState,
     ];
   }
@@ -430,6 +436,12 @@ export class PcMachine {
         stalls = ran === 0 ? stalls + 1 : 0;
         switch (cpu.stopReason) {
           case 'shutdown':
+            // A reset requested earlier in the slice (SeaBIOS: keyboard-controller pulse, then a
+            // deliberate triple fault as the fallback) happens before the CPU could get there.
+            if (this.resetRequested) {
+              this.reset();
+              return exit('reset');
+            }
             return exit('shutdown');
           case 'absent':
             return exit('absent', { page: cpu.absentPage });

@@ -71,6 +71,8 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
   private readonly romPages = new Map<number, Uint8Array>();
   private readonly romRegions: { base: number; data: Uint8Array }[] = [];
   private readonly mmioPages = new Map<number, MmioHandler>();
+  /** RAM pages that setRamPageAccess routed to an MMIO handler (they may become RAM again). */
+  private readonly ramMmioPages = new Set<number>();
   private readonly caches: TranslationCache[] = [];
   private readonly absentError = new PageAbsentError();
   private a20 = true;
@@ -115,6 +117,15 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
 
   /** Maps a read-only image. Inside RAM the bytes are copied into RAM (shadowed BIOS). */
   mapRom(base: number, image: Uint8Array): void {
+    this.mapRomRegion(base, image, true);
+  }
+
+  /**
+   * `copyIntoRam` false is the state-load case: the snapshot's RAM pages already hold what the CPU
+   * reads there — the ROM bytes, or the chipset's shadow copy of them that the guest has since
+   * changed — so copying the image over them would undo the guest's writes.
+   */
+  private mapRomRegion(base: number, image: Uint8Array, copyIntoRam: boolean): void {
     if (base % PAGE_SIZE !== 0 || image.length === 0 || image.length % PAGE_SIZE !== 0) {
       throw new MemoryConfigError(`ROM at 0x${base.toString(16)} must be page-aligned and a whole number of pages`);
     }
@@ -130,8 +141,10 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
       const page = (base + off) >>> PAGE_SHIFT;
       const bytes = image.subarray(off, off + PAGE_SIZE);
       if (page < this.pageCount) {
-        this.ram.set(bytes, page << PAGE_SHIFT);
-        this.markWritten(page);
+        if (copyIntoRam) {
+          this.ram.set(bytes, page << PAGE_SHIFT);
+          this.markWritten(page);
+        }
         this.kind[page] = PageKind.RamReadOnly;
       } else {
         this.romPages.set(page, bytes.slice());
@@ -152,6 +165,40 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
       }
       this.kind[p] = PageKind.Mmio;
       this.mmioPages.set(p, handler);
+    }
+    for (const c of this.caches) c.flushAll();
+  }
+
+  /**
+   * Chipset shadow-RAM control (the 440FX PAM registers): makes `count` RAM pages from `firstPage`
+   * writable RAM, read-only RAM (writes ignored), or routes them to an MMIO handler (e.g. "reads
+   * from ROM, writes to DRAM"), and drops cached translations so the change takes effect at the
+   * next access. Only pages inside RAM can be re-typed; their bytes are left as they are.
+   */
+  setRamPageAccess(
+    firstPage: number,
+    count: number,
+    access: PageKind.Ram | PageKind.RamReadOnly | PageKind.Mmio,
+    handler?: MmioHandler,
+  ): void {
+    if (!(Number.isInteger(firstPage) && Number.isInteger(count) && firstPage >= 0 && count > 0 && firstPage + count <= this.pageCount)) {
+      throw new MemoryConfigError(`pages 0x${firstPage.toString(16)}+${count} are not all inside RAM`);
+    }
+    if (access === PageKind.Mmio && handler === undefined) throw new MemoryConfigError('MMIO access needs a handler');
+    for (let p = firstPage; p < firstPage + count; p++) {
+      const k = this.kind[p];
+      if (k !== PageKind.Ram && k !== PageKind.RamReadOnly && !(k === PageKind.Mmio && this.ramMmioPages.has(p))) {
+        throw new MemoryConfigError(`page 0x${p.toString(16)} is not RAM (a device's MMIO or ROM lives there)`);
+      }
+    }
+    for (let p = firstPage; p < firstPage + count; p++) {
+      this.kind[p] = access;
+      if (access === PageKind.Mmio) {
+        this.mmioPages.set(p, handler!);
+        this.ramMmioPages.add(p);
+      } else if (this.ramMmioPages.delete(p)) {
+        this.mmioPages.delete(p);
+      }
     }
     for (const c of this.caches) c.flushAll();
   }
@@ -402,7 +449,7 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
           if (page >= this.pageCount) this.romPages.get(page)!.set(data.subarray(o, o + PAGE_SIZE));
         }
       } else {
-        this.mapRom(base, data);
+        this.mapRomRegion(base, data, false);
       }
     }
   }
