@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { V86 } from 'v86';
 import { loadLinux, PcMachine } from '@ferry86/devices';
 import { fmt, printTable, type Row } from './report.ts';
+import { PeerInstructionCounter } from './v86-peer.ts';
 
 const MARKER = 'FERRY86-INIT-START';
 const CMDLINE = 'console=ttyS0';
@@ -65,7 +66,9 @@ function peer(files: { kernel: Uint8Array; initrd: Uint8Array }, jit: boolean): 
       disable_jit: !jit,
     } as ConstructorParameters<typeof V86>[0]);
     let out = '';
+    const counter = new PeerInstructionCounter(e);
     const guard = setTimeout(() => {
+      counter.stop();
       void e.destroy();
       reject(new Error(`v86 (JIT ${jit ? 'on' : 'off'}) did not reach ${MARKER} in 10 minutes; console ends: ${out.slice(-300)}`));
     }, 600_000);
@@ -73,7 +76,7 @@ function peer(files: { kernel: Uint8Array; initrd: Uint8Array }, jit: boolean): 
       out += String.fromCharCode(b);
       if (out.endsWith(MARKER)) {
         clearTimeout(guard);
-        const fig = { label: `v86 (SeaBIOS, JIT ${jit ? 'on' : 'off'})`, ms: performance.now() - t0, instructions: e.get_instruction_counter() };
+        const fig = { label: `v86 (SeaBIOS, JIT ${jit ? 'on' : 'off'})`, ms: performance.now() - t0, instructions: counter.stop() };
         void e.destroy();
         resolve(fig);
       }
