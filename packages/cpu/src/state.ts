@@ -167,7 +167,10 @@ export function checkCpuState(c: Cpu, r: StateRecord): void {
   if (((r.cr4 as number) & ~CR4_SUPPORTED) !== 0) throw new StateError(name, `CR4 0x${(r.cr4 as number).toString(16)} sets bits this CPU lacks`);
   const pi = r.pendingIrq as number;
   if (pi < -1 || pi > 255) throw new StateError(name, `pending interrupt vector ${pi} is not -1..255`);
-  if (!((r.instructionCount as number) >= 0)) throw new StateError(name, 'instruction count is negative');
+  // A count past 2^53 stops advancing (count + n === count), so the run loop's slice would never end.
+  const count = r.instructionCount as number;
+  if (!(Number.isSafeInteger(count) && count >= 0)) throw new StateError(name, `instruction count ${count} is not a non-negative safe integer`);
+  if ((r.fpuRegs as Uint8Array).length !== 80) throw new StateError(name, `x87 register file is ${(r.fpuRegs as Uint8Array).length} bytes, not 8 x 10`);
 }
 
 export function loadCpuState(c: Cpu, r: StateRecord): void {

@@ -75,6 +75,13 @@ const CLOCK_SCHEMA: SectionSchema = {
 };
 
 /** Timer names are identifiers like "pit0" or "com1.timeout". */
+/**
+ * Guest time is a float64 count of ns: past 2^53 ns (about 104 days) adding a timer period of a
+ * few ns no longer changes it, and an event would re-fire forever. Restored states must stay below.
+ */
+const MAX_GUEST_NS = 2 ** 53;
+/** 1 ms per instruction: slower pacing than any machine we model (a 1 kHz CPU). */
+const MAX_NS_PER_INSTRUCTION = 1e6;
 const TIMER_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export class VirtualClock implements Stateful {
@@ -98,7 +105,7 @@ export class VirtualClock implements Stateful {
 
   constructor(opts: VirtualClockOptions = {}) {
     const k = opts.nsPerInstruction ?? 10;
-    if (!(k > 0 && Number.isFinite(k))) throw new RangeError(`nsPerInstruction must be a positive number, not ${k}`);
+    if (!(k > 0 && k <= MAX_NS_PER_INSTRUCTION)) throw new RangeError(`nsPerInstruction must be a positive number up to ${MAX_NS_PER_INSTRUCTION}, not ${k}`);
     this.k = k;
     this.pacing = opts.pacing ?? 'deterministic';
     this.wallMs = opts.wallClockMs ?? (() => performance.now());
@@ -309,8 +316,9 @@ export class VirtualClock implements Stateful {
     const k = num(record, 'nsPerInstruction');
     const nextSeq = num(record, 'nextSeq');
     require(s, Number.isSafeInteger(instructions) && instructions >= 0, `instruction count ${instructions} is not a non-negative integer`);
-    require(s, Number.isFinite(idle) && idle >= 0, `idle time ${idle} is not a non-negative number`);
-    require(s, Number.isFinite(k) && k > 0, `nsPerInstruction ${k} is not a positive number`);
+    require(s, Number.isFinite(idle) && idle >= 0 && idle <= MAX_GUEST_NS, `idle time ${idle} is not a number of ns from 0 to 2^53`);
+    require(s, Number.isFinite(k) && k > 0 && k <= MAX_NS_PER_INSTRUCTION, `nsPerInstruction ${k} is not a positive number up to ${MAX_NS_PER_INSTRUCTION}`);
+    require(s, instructions * k + idle <= MAX_GUEST_NS, `guest time ${instructions * k + idle} ns is past 2^53 ns`);
     require(s, Number.isSafeInteger(nextSeq) && nextSeq >= 0, `nextSeq ${nextSeq} is not a non-negative integer`);
     const names = parseNames(s, str(record, 'eventTimers'));
     const due = record.eventDueNs as Float64Array;
@@ -322,7 +330,7 @@ export class VirtualClock implements Stateful {
       require(s, this.timers.has(name), `pending event for timer "${name}", which this machine does not have`);
       require(s, !seen.has(name), `timer "${name}" has two pending events`);
       seen.add(name);
-      require(s, Number.isFinite(due[i]!), `event "${name}" has an invalid due time`);
+      require(s, Number.isFinite(due[i]!) && due[i]! >= 0 && due[i]! <= 2 * MAX_GUEST_NS, `event "${name}" has an invalid due time`);
       require(s, Number.isSafeInteger(seq[i]!) && seq[i]! >= 0 && seq[i]! < nextSeq, `event "${name}" has an invalid sequence number`);
       if (i > 0) {
         const ordered = due[i - 1]! < due[i]! || (due[i - 1] === due[i] && seq[i - 1]! < seq[i]!);
