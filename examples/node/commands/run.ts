@@ -21,6 +21,10 @@ const USAGE = `usage: ferry86 run (--multiboot FILE | --kernel FILE | --bios ROM
   --mem MiB               guest RAM, default 64
   --deterministic         pure virtual time (default: realtime pacing, idle = sleep)
   --max-instructions N    stop after N instructions
+  --on-reset stop|reboot  what a guest reset does (keyboard controller, port 0x92 or
+                          0xCF9): stop (default), or reboot the board and go on, as a
+                          PC does (useful with --bios: ROM and RAM survive a reset;
+                          with --multiboot or --kernel there is no firmware to run)
   --debugcon PORT[:FILE]  port-0xE9-style debug console on PORT (e.g. 0xe9), to FILE
                           or to stdout; may be repeated
 
@@ -52,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       mem: { type: 'string' },
       deterministic: { type: 'boolean' },
       'max-instructions': { type: 'string' },
+      'on-reset': { type: 'string' },
       debugcon: { type: 'string', multiple: true },
     },
     allowPositionals: true,
@@ -63,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
   if (values.append !== undefined && values.bios !== undefined) throw new UsageError('--append only applies to --multiboot and --kernel');
   if (values.initrd !== undefined && values.kernel === undefined) throw new UsageError('--initrd only applies to --kernel');
   const memoryMiB = values.mem === undefined ? 64 : parseCount('mem', values.mem, 2, 2048);
+  const onReset = values['on-reset'] ?? 'stop';
+  if (onReset !== 'stop' && onReset !== 'reboot') throw new UsageError(`--on-reset expects stop or reboot, not "${onReset}"`);
+  if (onReset === 'reboot' && values.bios === undefined) throw new UsageError('--on-reset reboot needs --bios: after a reset the CPU starts at the BIOS reset vector');
   const maxInstructions = values['max-instructions'] === undefined ? Infinity : parseCount('max-instructions', values['max-instructions'], 1);
 
   const out = new OutputBatcher();
@@ -101,11 +109,19 @@ async function main(argv: string[]): Promise<number> {
   const stop = new AbortController();
   const stdin = connectStdin(machine, () => stop.abort());
   try {
-    const exit = await runUntilExit(machine, {
-      maxInstructions,
-      signal: stop.signal,
-      onIdleForever: () => !stdin.ended,
-    });
+    let exit: RunExit;
+    let resets = 0;
+    const start = machine.cpu.instructionCount;
+    for (;;) {
+      exit = await runUntilExit(machine, {
+        maxInstructions: maxInstructions - (machine.cpu.instructionCount - start),
+        signal: stop.signal,
+        onIdleForever: () => !stdin.ended,
+      });
+      if (exit.reason !== 'reset' || onReset === 'stop' || stop.signal.aborted) break;
+      machine.reset();
+      process.stderr.write(`\nferry86: guest reset the machine (${++resets}); rebooting at ${machine.cpu.instructionCount} instructions\n`);
+    }
     out.flush();
     const why = stop.signal.aborted ? 'stopped by the user (Ctrl-A x)' : describe(exit);
     process.stderr.write(`\nferry86: ${why} after ${machine.cpu.instructionCount} instructions\n`);
