@@ -160,6 +160,11 @@ export class Cpu implements Stateful {
   trAttr = 0;
   /** Model-specific: time-stamp counter offset added to the time source (WRMSR 0x10 / reset). */
   tscOffset = 0n;
+  /**
+   * IA32_BIOS_SIGN_ID (MSR 0x8B): software writes 0, executes CPUID.1 and reads the microcode
+   * update revision from the high half (SDM vol. 3A §10.11.7.1). Every P6 has it.
+   */
+  biosSignId = 0n;
 
   // ---- derived mode bits (kept in sync by the setters below) --------------------------------
   private cplValue = 0;
@@ -273,6 +278,7 @@ export class Cpu implements Stateful {
     this.pendingIrq = -1;
     this.exit = true;
     this.tscOffset = 0n;
+    this.biosSignId = 0n;
     this.fpu?.reset();
     this.mmu.setControl(this.cr0, this.cr3, this.cr4);
   }

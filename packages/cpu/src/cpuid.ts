@@ -38,6 +38,9 @@ export function cpuid(c: Cpu): void {
     r[2] = 0;
     return;
   }
+  // CPUID.1 loads the signature of the loaded microcode update into IA32_BIOS_SIGN_ID (SDM vol. 3A
+  // §10.11.7.1); none is loaded, so the revision in the high half reads 0.
+  if (leaf === 1) c.biosSignId = 0n;
   // Intel answers out-of-range basic leaves with the highest basic leaf's data.
   if (leaf > MAX_BASIC_LEAF) leaf = MAX_BASIC_LEAF;
   if (leaf === 0) {

@@ -8,7 +8,7 @@ import { CR4_SUPPORTED, FLAGS_FIXED_ONE } from './constants.ts';
 
 export const CPU_STATE_SCHEMA: SectionSchema = {
   type: 'cpu-i386',
-  version: 2,
+  version: 3,
   minVersion: 1,
   fields: {
     gpr: 'i32[]',
@@ -43,6 +43,8 @@ export const CPU_STATE_SCHEMA: SectionSchema = {
     pendingIrq: 'i32',
     instructionCount: 'f64',
     tscOffset: 'u64',
+    // IA32_BIOS_SIGN_ID (version 3).
+    biosSignId: 'u64',
     // x87 (version 2). Saved as the FNINIT state by a CPU without an FPU.
     fpuCw: 'u16',
     /** Status word including TOP. */
@@ -58,11 +60,14 @@ export const CPU_STATE_SCHEMA: SectionSchema = {
     fpuFop: 'u16',
   },
   upgrade: (from: number, r: StateRecord): StateRecord => {
+    let out = r;
     // v1 -> v2: a CPU saved before the x87 existed gets the state FNINIT leaves.
-    if (from === 1) {
-      return { ...r, fpuCw: 0x037f, fpuSw: 0, fpuTag: 0xffff, fpuRegs: new Uint8Array(80), fpuFip: 0, fpuFcs: 0, fpuFdp: 0, fpuFds: 0, fpuFop: 0 };
+    if (from < 2) {
+      out = { ...out, fpuCw: 0x037f, fpuSw: 0, fpuTag: 0xffff, fpuRegs: new Uint8Array(80), fpuFip: 0, fpuFcs: 0, fpuFdp: 0, fpuFds: 0, fpuFop: 0 };
     }
-    return r;
+    // v2 -> v3: IA32_BIOS_SIGN_ID as reset leaves it.
+    if (from < 3) out = { ...out, biosSignId: 0n };
+    return out;
   },
 };
 
@@ -146,6 +151,7 @@ export function saveCpuState(c: Cpu): StateRecord {
     pendingIrq: c.pendingIrq,
     instructionCount: c.instructionCount,
     tscOffset: BigInt.asUintN(64, c.tscOffset),
+    biosSignId: c.biosSignId,
     ...saveFpu(c),
   };
 }
@@ -213,6 +219,7 @@ export function loadCpuState(c: Cpu, r: StateRecord): void {
   c.pendingIrq = r.pendingIrq as number;
   c.instructionCount = r.instructionCount as number;
   c.tscOffset = BigInt.asIntN(64, r.tscOffset as bigint);
+  c.biosSignId = r.biosSignId as bigint;
   loadFpu(c, r);
   c.armBreakpoints();
   c.codeCache.clear();

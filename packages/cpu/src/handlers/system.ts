@@ -385,21 +385,37 @@ export function rdtsc(c: Cpu, _i: Insn): void {
   c.r32[2] = Number(t >> 32n);
 }
 
+// The MSRs this model has (SDM vol. 4 table 2-2 lists them for family 6). Any other index raises
+// #GP(0), as a processor does for an MSR it lacks; in particular there are no performance
+// counters (0xC1/0xC2, 0x186/0x187): Linux then reports a broken PMU and uses software events.
 const MSR_TSC = 0x10;
+const MSR_BIOS_SIGN_ID = 0x8b;
 
 export function rdmsr(c: Cpu, _i: Insn): void {
   requireCpl0(c);
-  if (c.r32[1] !== MSR_TSC) c.gp(0);
-  const t = c.readTsc();
-  c.r32[0] = Number(t & 0xffffffffn);
-  c.r32[2] = Number(t >> 32n);
+  let v: bigint;
+  switch (c.r32[1]) {
+    case MSR_TSC: v = c.readTsc(); break;
+    case MSR_BIOS_SIGN_ID: v = c.biosSignId; break;
+    default: return c.gp(0);
+  }
+  c.r32[0] = Number(v & 0xffffffffn);
+  c.r32[2] = Number(v >> 32n);
 }
 export function wrmsr(c: Cpu, _i: Insn): void {
   requireCpl0(c);
-  if (c.r32[1] !== MSR_TSC) c.gp(0);
   const want = (BigInt(c.r32[2]! >>> 0) << 32n) | BigInt(c.r32[0]! >>> 0);
-  c.tscOffset = 0n;
-  c.tscOffset = want - c.readTsc();
+  switch (c.r32[1]) {
+    case MSR_TSC:
+      c.tscOffset = 0n;
+      c.tscOffset = want - c.readTsc();
+      return;
+    case MSR_BIOS_SIGN_ID:
+      c.biosSignId = want;
+      return;
+    default:
+      c.gp(0);
+  }
 }
 
 // ---- x87 without an FPU -------------------------------------------------------------------------------
