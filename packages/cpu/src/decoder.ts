@@ -21,6 +21,7 @@ import * as ST from './handlers/stack.ts';
 import * as STR from './handlers/string.ts';
 import * as SYS from './handlers/system.ts';
 import * as FPU from './fpu/exec.ts';
+import * as FPU_FAST from './fpu/fast.ts';
 import { REP_E, REP_NE, REP_NONE, type Handler, type Insn } from './insn.ts';
 import { fCount, fCrossed, fetchBegin, i32, mMod, mReg, mRm, readModrm, reg16, reg8, s16, s8, u16, u8 } from './modrm.ts';
 
@@ -232,7 +233,7 @@ function decodeOneByte(i: Insn, op: number): void {
     i.rm = mRm;
     // FOP: the 11 low bits of the opcode and ModRM bytes (SDM vol. 1 §8.1.9).
     i.imm = ((op & 7) << 8) | (mMod << 6) | (mReg << 3) | mRm;
-    i.exec = reg ? FPU.fpuReg : FPU.fpuMem;
+    i.exec = FPU_FAST.fpuHandler(i.op, mRm, reg);
     return;
   }
   switch (op) {

@@ -1,10 +1,11 @@
 /**
  * x87 instruction execution (Intel SDM vol. 2 "FADD" ... "FYL2XP1", opcode map appendix A.5).
  *
- * The decoder gives every D8-DF instruction one of two handlers, `fpuMem` or `fpuReg`, with
- * `i.op` = (escape & 7) << 3 | ModRM.reg, `i.rm` = ModRM.rm for register forms, and `i.imm` =
- * the 11-bit FOP value. The handlers check CR0 (#NM) and pending exceptions (#MF), record the
- * last instruction/data pointers, and dispatch on `i.op`.
+ * `fpuMem` and `fpuReg` handle every D8-DF instruction, with `i.op` = (escape & 7) << 3 |
+ * ModRM.reg, `i.rm` = ModRM.rm for register forms, and `i.imm` = the 11-bit FOP value. They
+ * check CR0 (#NM) and pending exceptions (#MF), record the last instruction/data pointers, and
+ * dispatch on `i.op`. The decoder gives the common forms a handler of their own (fast.ts), which
+ * does the double-held common case and passes everything else to these two.
  *
  * Order inside each instruction follows the restart rule (DESIGN §2.2): memory is read, and
  * destination memory probed, before any FPU state changes, so a #PF re-runs it cleanly.
@@ -42,15 +43,17 @@ function enter(c: Cpu, waiting: boolean): Fpu {
 }
 
 /** Records FCS:FIP and FOP (SDM vol. 1 §8.1.8-8.1.9) for a non-control instruction. */
-function noteInsn(c: Cpu, f: Fpu, i: Insn): void {
+export function noteInsn(c: Cpu, f: Fpu, i: Insn): void {
   f.fcs = c.segSel[CS]!;
   f.fip = (c.eip - i.len) & (c.code32 ? -1 : 0xffff);
   f.fop = i.imm;
 }
 
 /** After an instruction: raise ES/B (and FERR#) if it left an unmasked exception flag. */
-function finish(c: Cpu, f: Fpu): void {
-  if ((f.sw & ~f.cw & EXC_MASK) !== 0 && (f.sw & SW_ES) === 0) {
+export function finish(c: Cpu, f: Fpu): void {
+  // swBits: only exception bits are looked at, which a pending C1 (Fpu.pend) does not affect.
+  const sw = f.swBits;
+  if ((sw & ~f.cw & EXC_MASK) !== 0 && (sw & SW_ES) === 0) {
     f.sw |= SW_ES | SW_B;
     f.setFerr(true);
     if ((c.cr0 & CR0_NE) === 0) c.requestInterruptCheck();
@@ -100,47 +103,48 @@ const OPK_DIV = 6; // dest / src
  * The fast path of arithTo: ST(d) = ST(d) kind b for a double b, when ST(d) is a double too and
  * the result stays in the window (Fpu.fastOp). Returns false with nothing changed otherwise.
  */
-function arithFast(f: Fpu, kind: number, d: number, b: number): boolean {
+export function arithFast(f: Fpu, kind: number, d: number, b: number): boolean {
   const a = f.fastD(d);
   if (a !== a) return false; // NaN: not eligible
-  let ok: boolean;
-  switch (kind) {
-    case OPK_ADD:
-      ok = f.fastOp(0, a, b);
-      break;
-    case OPK_MUL:
-      ok = f.fastOp(1, a, b);
-      break;
-    case OPK_SUB:
-      ok = f.fastOp(0, a, -b);
-      break;
-    case OPK_SUBR:
-      ok = f.fastOp(0, b, -a);
-      break;
-    case OPK_DIV:
-      ok = f.fastOp(2, a, b);
-      break;
-    default:
-      ok = f.fastOp(2, b, a);
-      break;
+  // One fastOp call site (small enough to be inlined into the handlers).
+  let op = 0;
+  let x = a;
+  let y = b;
+  if (kind === OPK_MUL) op = 1;
+  else if (kind === OPK_SUB) y = -b;
+  else if (kind === OPK_SUBR) {
+    x = b;
+    y = -a;
+  } else if (kind === OPK_DIV) op = 2;
+  else if (kind !== OPK_ADD) {
+    // OPK_DIVR
+    op = 2;
+    x = b;
+    y = a;
   }
-  if (ok) f.setStD(d, f.resD);
-  return ok;
+  if (!f.fastOp(op, x, y)) return false;
+  f.setStD(d, f.fx[2]!);
+  return true;
 }
 
-/** An m32real/m64real operand as a double if it is normal (and, for m64, inside the window). */
-function memDouble(c: Cpu, i: Insn, ea: number, m64: boolean): number {
+/**
+ * An m32real/m64real operand as a double if it is normal (and, for m64, inside the window) or a
+ * signed zero; NaN for denormals, infinities and NaNs (the exact path handles their flags).
+ */
+export function memDouble(c: Cpu, i: Insn, ea: number, m64: boolean): number {
   if (!m64) {
     const bits = c.rd32(i.seg, ea);
     const ex = (bits >>> 23) & 0xff;
-    if (ex === 0 || ex === 0xff) return NaN;
+    if (ex === 0xff || (ex === 0 && (bits & 0x7fffff) !== 0)) return NaN;
     U32V[0] = bits;
     return F32V[0]!;
   }
   const lo = c.rd32(i.seg, ea);
   const hi = c.rd32(i.seg, off(i, ea, 4));
   const ex = (hi >>> 20) & 0x7ff;
-  if (ex < 1023 - 959 || ex > 1023 + 959) return NaN;
+  if (ex < 1023 - 959 || ex > 1023 + 959) {
+    if (ex !== 0 || lo !== 0 || (hi & 0xfffff) !== 0) return NaN;
+  }
   D32V[0] = lo;
   D32V[1] = hi;
   return F64V[0]!;
@@ -233,12 +237,22 @@ function compareSt(c: Cpu, f: Fpu, n: number, quiet: boolean, eflags: boolean): 
   return compare(c, f, empty, f.sgn[a]!, f.exp[a]!, f.man[a]!, f.sgn[b]!, f.exp[b]!, f.man[b]!, quiet, eflags);
 }
 
-/** Pushes the value in f.res (after the caller's checks). */
+/**
+ * Pushes the value in f.res (after the caller's checks). Every load leaves C1 = 0 unless the
+ * stack overflows (SDM vol. 2 "FLD", "FILD"; measured for FLD m32/m64 and FILD with C1 set).
+ */
 function pushRes(f: Fpu): void {
   const s = f.resS;
   const e = f.resE;
   const m = f.resM;
+  f.sw &= ~SW_C1;
   if (f.pushCheck()) f.setSt(0, s, e, m);
+}
+
+/** Pushes the double x (a normal double inside the window or a zero), C1 as for pushRes. */
+function pushDouble(f: Fpu, x: number): void {
+  f.sw &= ~SW_C1;
+  if (f.pushCheck()) f.setStD(0, x);
 }
 
 function st0Empty(f: Fpu): boolean {
@@ -335,6 +349,12 @@ function memD9(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
   switch (reg) {
     case 0: {
       // FLD m32real
+      const x = f.fast ? memDouble(c, i, ea, false) : NaN;
+      if (x === x) {
+        // A normal float or a zero: exactly a double inside the window (no flags).
+        pushDouble(f, x);
+        return;
+      }
       const k = f.fromF32(c.rd32(i.seg, ea));
       loadConverted(f, k);
       return;
@@ -367,8 +387,8 @@ function memD9(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
 /** FST/FSTP m32real (p = 24) or m64real (p = 53). */
 function storeReal(c: Cpu, f: Fpu, i: Insn, ea: number, p: number, pop: boolean): void {
   c.probeWrite(i.seg, ea, p === 24 ? 4 : 8);
+  const x = f.fastD(0);
   if (p === 53) {
-    const x = f.fastD(0);
     if (x === x) {
       // Exactly a double: stored as is, exact (C1 = 0, no flags).
       F64V[0] = x;
@@ -378,6 +398,13 @@ function storeReal(c: Cpu, f: Fpu, i: Insn, ea: number, p: number, pop: boolean)
       if (pop) f.pop();
       return;
     }
+  } else if (x === x && isNormalFloat(x)) {
+    // Exactly a normal float (or a zero): stored as is, exact.
+    F32V[0] = x;
+    c.wr32(i.seg, ea, U32V[0]! | 0);
+    f.sw &= ~SW_C1;
+    if (pop) f.pop();
+    return;
   }
   let bits: bigint | null;
   if (f.isEmpty(0)) bits = f.underflow() ? (p === 24 ? 0xffc00000n : 0xfff8000000000000n) : null;
@@ -391,6 +418,12 @@ function storeReal(c: Cpu, f: Fpu, i: Insn, ea: number, p: number, pop: boolean)
   if (pop) f.pop();
 }
 
+/** x (a double) is exactly a normal single-precision value or a zero. */
+export function isNormalFloat(x: number): boolean {
+  return Math.fround(x) === x && (x === 0 || x >= FLT_MIN || x <= -FLT_MIN);
+}
+const FLT_MIN = 2 ** -126;
+
 /** Pushes a value converted from m32/m64 real: an SNaN signals IE, a denormal DE. */
 function loadConverted(f: Fpu, k: number): void {
   if (k === K_SNAN) {
@@ -402,10 +435,17 @@ function loadConverted(f: Fpu, k: number): void {
 
 function memDB(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
   switch (reg) {
-    case 0:
-      f.fromInt(BigInt(c.rd32(i.seg, ea)));
+    case 0: {
+      const v = c.rd32(i.seg, ea);
+      if (f.fast) {
+        // Every 32-bit integer is exactly a double inside the window (or zero).
+        pushDouble(f, v);
+        return;
+      }
+      f.fromInt(BigInt(v));
       pushRes(f);
       return;
+    }
     case 2:
     case 3:
       storeInt(c, f, i, ea, 32, reg === 3);
@@ -459,7 +499,7 @@ function memDD(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
       const x = f.fast ? memDouble(c, i, ea, true) : NaN;
       if (x === x) {
         // A normal double inside the window: kept as a double (exact, no flags).
-        if (f.pushCheck()) f.setStD(0, x);
+        pushDouble(f, x);
         return;
       }
       const k = f.fromF64(c.rd32(i.seg, ea), c.rd32(i.seg, off(i, ea, 4)));
@@ -491,10 +531,16 @@ function memDD(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
 
 function memDF(c: Cpu, f: Fpu, i: Insn, reg: number, ea: number): void {
   switch (reg) {
-    case 0:
-      f.fromInt(BigInt((c.rd16(i.seg, ea) << 16) >> 16));
+    case 0: {
+      const v = (c.rd16(i.seg, ea) << 16) >> 16;
+      if (f.fast) {
+        pushDouble(f, v);
+        return;
+      }
+      f.fromInt(BigInt(v));
       pushRes(f);
       return;
+    }
     case 2:
     case 3:
       storeInt(c, f, i, ea, 16, reg === 3);
@@ -741,7 +787,7 @@ function fldSt(f: Fpu, n: number): void {
   pushRes(f);
 }
 
-function fxch(f: Fpu, n: number): void {
+export function fxch(f: Fpu, n: number): void {
   if (f.isEmpty(0) || f.isEmpty(n)) {
     if (!f.underflow()) return;
     if (f.isEmpty(0)) f.setStIndefinite(0);
@@ -828,8 +874,14 @@ const CONSTS: ReadonlyArray<readonly [bigint, number]> = [
   [0xb17217f7d1cf79abc9e3b39803f2f6afn, -1], // FLDLN2 ln(2)
 ];
 
-function loadConstant(c: Cpu, f: Fpu, n: number): void {
+export function loadConstant(c: Cpu, f: Fpu, n: number): void {
   if (n === 7) c.ud();
+  if ((n === 0 || n === 6) && f.fast) {
+    // FLD1 and FLDZ are exact under every rounding control: kept as doubles.
+    f.sw &= ~SW_C1;
+    if (f.pushCheck()) f.setStD(0, n === 0 ? 1 : 0);
+    return;
+  }
   if (n === 6) f.setRes(0, 0, 0n);
   else {
     const [sig, e] = CONSTS[n]!;

@@ -64,8 +64,20 @@ const PRECISION = [24, 64, 53, 64];
 
 export class Fpu {
   cw = CW_DEFAULT;
-  /** Status word without TOP (bits 11..13 are kept in `top`). */
-  sw = 0;
+  /**
+   * The status word without TOP (bits 11..13 are kept in `top`), except that C1 may be pending:
+   * see `pend`. Code outside the fast path uses the `sw` accessor, which settles C1 first.
+   */
+  swBits = 0;
+  /**
+   * Lazy C1 of the last fast add (1), multiply (2) or divide (3), whose operands and double
+   * result are in pendX. When PE is already set (and masked) and the control word is precision 53
+   * with round to nearest, C1 (rounded up) is the only status bit a fast operation still has to
+   * give, and the next x87 instruction usually overwrites it before anything reads it; so its
+   * rounding error is computed only if the status word is read first. 0: C1 in swBits is valid.
+   */
+  pend = 0;
+  readonly pendX = new Float64Array(3);
   top = 0;
   /** Bit n set: physical register n is empty. */
   empty = 0xff;
@@ -74,12 +86,21 @@ export class Fpu {
   readonly man = new BigUint64Array(8);
   /**
    * A second representation for the fast path: when dstate[p] is 2, physical register p holds
-   * the double dbl[p] (a normal double inside the fast window) and sgn/exp/man are stale until
+   * the double dbl[p] (a normal double inside the fast window, or a signed zero) and sgn/exp/man
+   * are stale until
    * `phys()` materialises them. Every reader of sgn/exp/man goes through phys() or
    * materializeAll() first, so the two forms can never disagree.
    */
-  readonly dbl = new Float64Array(8);
+  readonly dbl = new Float64Array(9);
   readonly dstate = new Uint8Array(8);
+  /**
+   * dbl[8] is no register: the fast handlers put a memory operand there, so that values move
+   * between typed arrays and never pass as doubles through calls (which would box them).
+   * dblWords views dbl as 32-bit words (dbl[8] = words 16 and 17).
+   */
+  readonly dblWords = new Int32Array(this.dbl.buffer);
+  /** fastCore's operands (0, 1), result (2) and its rounding error (3). */
+  readonly fx = new Float64Array(4);
   /** Last instruction pointer, data pointer and opcode (for FSTENV/FSAVE). */
   fip = 0;
   fcs = 0;
@@ -102,8 +123,6 @@ export class Fpu {
   resS = 0;
   resE = 0;
   resM = 0n;
-  /** Result of the last fastOp. */
-  resD = 0;
 
   /** FNINIT (SDM vol. 2 "FINIT/FNINIT"): registers keep their contents but are all tagged empty. */
   init(): void {
@@ -137,6 +156,57 @@ export class Fpu {
     if (this.ferr === on) return;
     this.ferr = on;
     if (this.onFerr !== null) this.onFerr(on);
+  }
+
+  /** The status word without TOP, C1 settled. */
+  get sw(): number {
+    if (this.pend !== 0) this.settleC1();
+    return this.swBits;
+  }
+
+  set sw(v: number) {
+    this.pend = 0;
+    this.swBits = v;
+  }
+
+  /** Computes the pending C1 from the rounding error of the recorded operation. */
+  private settleC1(): void {
+    const op = this.pend;
+    this.pend = 0;
+    const x = this.pendX;
+    const a = x[0]!;
+    const b = x[1]!;
+    const r = x[2]!;
+    let err: number;
+    if (op === 1) {
+      const bb = r - a;
+      err = a - (r - bb) + (b - bb);
+    } else if (op === 2) err = twoProductError(a, b, r);
+    else {
+      const p = r * b;
+      const rem = a - p - twoProductError(r, b, p);
+      err = b > 0 ? rem : -rem;
+    }
+    if (err !== 0 && (err < 0) === (r > 0)) this.swBits |= SW_C1;
+    else this.swBits &= ~SW_C1;
+  }
+
+  /**
+   * Records the last fast operation (fx) for a lazy C1 if that is allowed: result inside the
+   * window, precision 53 and round to nearest, PE masked and already set. False: decide now.
+   */
+  private deferC1(op: number): boolean {
+    const fx = this.fx;
+    const r = fx[2]!;
+    const mag = r < 0 ? -r : r;
+    if (!(mag >= FAST_MIN && mag < FAST_LIMIT)) return false;
+    if ((this.cw & 0xf20) !== 0x220 || (this.swBits & SW_PE) === 0) return false;
+    const x = this.pendX;
+    x[0] = fx[0]!;
+    x[1] = fx[1]!;
+    x[2] = r;
+    this.pend = op;
+    return true;
   }
 
   get statusWord(): number {
@@ -213,8 +283,14 @@ export class Fpu {
     F64[0] = this.dbl[p]!;
     const hi = U32[1]!;
     this.sgn[p] = hi >>> 31;
-    this.exp[p] = ((hi >>> 20) & 0x7ff) - 1023 + BIAS;
-    this.man[p] = ((U64[0]! & FRAC52) | HIDDEN52) << 11n;
+    if ((hi & 0x7fffffff) === 0) {
+      // A signed zero (the window holds no other value with a zero exponent field).
+      this.exp[p] = 0;
+      this.man[p] = 0n;
+    } else {
+      this.exp[p] = ((hi >>> 20) & 0x7ff) - 1023 + BIAS;
+      this.man[p] = ((U64[0]! & FRAC52) | HIDDEN52) << 11n;
+    }
     this.dstate[p] = 0;
   }
 
@@ -222,7 +298,7 @@ export class Fpu {
     for (let p = 0; p < 8; p++) if (this.dstate[p] !== 0) this.materialize(p);
   }
 
-  /** ST(i) = x, a normal double inside the fast window, kept as a double. */
+  /** ST(i) = x, a normal double inside the fast window or a signed zero, kept as a double. */
   setStD(i: number, x: number): void {
     const p = (this.top + i) & 7;
     this.dbl[p] = x;
@@ -230,18 +306,128 @@ export class Fpu {
     this.empty &= ~(1 << p);
   }
 
-  /** Precision 53 and round to nearest with the fast path enabled. */
+  /**
+   * The fast path may be tried: precision control 53 or 64 (fastOp itself accepts only exact
+   * results unless the control word is precision 53, round to nearest).
+   */
   get fastMode(): boolean {
-    return (this.cw & 0xf00) === 0x200 && this.fast;
+    return (this.cw & 0x300) !== 0 && this.fast;
   }
 
-  /** ST(i) as a double if it is a non-empty normal double inside the fast window, else NaN. */
+  /**
+   * ST(i) as a double if it is a non-empty normal double inside the fast window or a signed
+   * zero, else NaN.
+   */
   fastD(i: number): number {
     const p = (this.top + i) & 7;
     if (((this.empty >> p) & 1) !== 0 || !this.fast) return NaN;
     if (this.dstate[p] !== 0) return this.dbl[p]!;
+    return this.fastD80(p);
+  }
+
+  /**
+   * Physical register p is in use and held as a double, after converting it to the double form
+   * if its 80-bit value is exactly one inside the window (or a zero).
+   */
+  usableD(p: number): boolean {
+    if (((this.empty >> p) & 1) !== 0) return false;
+    return this.dstate[p] !== 0 || this.promote(p);
+  }
+
+  private promote(p: number): boolean {
+    if (!this.fast) return false;
+    const x = this.fastD80(p);
+    if (x !== x) return false;
+    this.dbl[p] = x; // sgn/exp/man hold the same value: both forms agree
+    this.dstate[p] = 2;
+    return true;
+  }
+
+  /**
+   * dbl[pd] = dbl[pd] kind dbl[ps] for the arithmetic kinds of exec.ts (0 add, 1 mul, 4 sub,
+   * 5 subr, 6 div, 7 divr) when fastCore accepts the result; ps = 8 is a memory operand. The
+   * caller has checked usableD(pd) and usableD(ps).
+   */
+  arithP(kind: number, pd: number, ps: number): boolean {
+    const cw = this.cw;
+    if ((cw & 0x300) === 0) return false; // precision 24 (see fastCore)
+    const dbl = this.dbl;
+    let a = dbl[pd]!;
+    let b = dbl[ps]!;
+    let op: number; // 1 add, 2 mul, 3 div (as `pend`)
+    let r: number;
+    if (kind === 0) {
+      op = 1;
+      r = a + b;
+    } else if (kind === 1) {
+      op = 2;
+      r = a * b;
+    } else if (kind === 4) {
+      b = -b;
+      op = 1;
+      r = a + b;
+    } else if (kind === 5) {
+      const t = a;
+      a = b;
+      b = -t;
+      op = 1;
+      r = a + b;
+    } else {
+      if (kind === 7) {
+        const t = a;
+        a = b;
+        b = t;
+      }
+      if (b === 0) return false; // ZE or IE
+      op = 3;
+      r = a / b;
+    }
+    const mag = r < 0 ? -r : r;
+    if (mag >= FAST_MIN && mag < FAST_LIMIT && (cw & 0xf20) === 0x220 && (this.swBits & SW_PE) !== 0) {
+      // The common case, inlined: C1 deferred (deferC1), no other flag to set.
+      const x = this.pendX;
+      x[0] = a;
+      x[1] = b;
+      x[2] = r;
+      this.pend = op;
+      dbl[pd] = r;
+      this.dstate[pd] = 2;
+      return true;
+    }
+    const fx = this.fx;
+    fx[0] = a;
+    fx[1] = b;
+    if (!this.fastCore(op - 1)) return false;
+    dbl[pd] = fx[2]!;
+    this.dstate[pd] = 2;
+    return true;
+  }
+
+  /**
+   * Pushes a copy of physical register ps (or the memory operand in dbl[8]) held as a double.
+   * C1 = 0, or 1 on stack overflow (as every load).
+   */
+  pushP(ps: number): void {
+    this.pend = 0;
+    this.swBits &= ~SW_C1;
+    const p = (this.top - 1) & 7;
+    if (((this.empty >> p) & 1) === 0) {
+      this.pushCheck(); // overflow: the masked response or nothing
+      return;
+    }
+    this.top = p;
+    this.dbl[p] = this.dbl[ps]!;
+    this.dstate[p] = 2;
+    this.empty &= ~(1 << p);
+  }
+
+  /** fastD of a register held in 80-bit form (kept apart so fastD stays small enough to inline). */
+  private fastD80(p: number): number {
     const e = this.exp[p]!;
-    if (e < FAST_EMIN || e > FAST_EMAX) return NaN;
+    if (e < FAST_EMIN || e > FAST_EMAX) {
+      if (e === 0 && this.man[p] === 0n) return this.sgn[p] ? -0 : 0;
+      return NaN;
+    }
     const m = this.man[p]!;
     if ((m & LOW11_MSB) !== MSB) return NaN;
     const x = Number(m) * POW2[e - FAST_EMIN]!;
@@ -249,30 +435,86 @@ export class Fpu {
   }
 
   /**
-   * The fast path's core: a op b for op 0 add, 1 mul, 2 div, with the result in resD. Returns
-   * false (nothing changed) if the result leaves the window; the caller then takes the exact path.
+   * The fast path's core: a op b for op 0 add, 1 mul, 2 div of operands inside the window (or
+   * zeros), with the result in resD. Returns false (nothing changed) if the x87 result could
+   * differ from the double one; the caller then takes the exact path. That is: the result
+   * leaves the window (or is a zero that is not exact: an underflow), or it is inexact and
+   * the control word is not precision 53 with round to nearest. An exact result is the x87's
+   * under every rounding control and precision 53 or 64 (it needs no rounding), except the
+   * sign of an exact zero sum, which is -0 when rounding down (SDM vol. 1 §4.8.3.4).
    */
   fastOp(op: number, a: number, b: number): boolean {
-    let r: number;
-    let err: number; // has the sign of (exact - r), zero when exact
-    if (op === 0) {
-      r = a + b;
-      const bb = r - a;
-      err = a - (r - bb) + (b - bb);
-    } else if (op === 1) {
-      r = a * b;
-      err = twoProductError(a, b, r);
-    } else {
-      r = a / b;
-      const p = r * b;
-      const rem = a - p - twoProductError(r, b, p);
-      err = b > 0 ? rem : -rem;
-    }
+    this.fx[0] = a;
+    this.fx[1] = b;
+    return this.fastCore(op);
+  }
+
+  /** fastOp on fx[0] and fx[1], the result in fx[2]. */
+  fastCore(op: number): boolean {
+    if ((this.cw & 0x300) === 0) return false; // precision 24: even exact results may need rounding
+    return op === 0 ? this.addCore() : op === 1 ? this.mulCore() : this.divCore();
+  }
+
+  // The three cores compute r = fl(a op b) and its exact error (exact - r, so its sign says
+  // whether r was rounded up or down) into fx[2] and fx[3]; settle() decides. They are separate
+  // small functions so each handler inlines only the one it needs.
+
+  private addCore(): boolean {
+    const fx = this.fx;
+    const a = fx[0]!;
+    const b = fx[1]!;
+    const r = a + b;
+    fx[2] = r;
+    if (this.deferC1(1)) return true;
+    const bb = r - a;
+    fx[3] = a - (r - bb) + (b - bb); // TwoSum
+    return this.settle(0);
+  }
+
+  private mulCore(): boolean {
+    const fx = this.fx;
+    const a = fx[0]!;
+    const b = fx[1]!;
+    const r = a * b;
+    fx[2] = r;
+    if (this.deferC1(2)) return true;
+    fx[3] = twoProductError(a, b, r);
+    return this.settle(1);
+  }
+
+  private divCore(): boolean {
+    const fx = this.fx;
+    const a = fx[0]!;
+    const b = fx[1]!;
+    if (b === 0) return false; // ZE or IE
+    const r = a / b;
+    fx[2] = r;
+    if (this.deferC1(3)) return true;
+    const p = r * b;
+    const rem = a - p - twoProductError(r, b, p); // a - r*b exactly
+    fx[3] = b > 0 ? rem : -rem;
+    return this.settle(2);
+  }
+
+  private settle(op: number): boolean {
+    this.pend = 0; // this operation defines C1 now
+    const fx = this.fx;
+    const r = fx[2]!;
+    const err = fx[3]!;
+    const cw = this.cw;
     const mag = r < 0 ? -r : r;
-    if (!(mag >= FAST_MIN && mag < FAST_LIMIT)) return false;
-    this.resD = r;
+    if (!(mag >= FAST_MIN && mag < FAST_LIMIT)) {
+      // Zeros that are exact: a sum that cancels (exact in doubles: a + b = 0 only if a = -b),
+      // a zero factor, a zero dividend. A non-zero product or quotient that gave 0 underflowed.
+      if (r !== 0) return false;
+      const a = fx[0]!;
+      if (op === 0 ? (cw & 0xc00) !== 0 : op === 1 ? a !== 0 && fx[1] !== 0 : a !== 0) return false;
+      this.sw &= ~SW_C1;
+      return true;
+    }
     if (err === 0) this.sw &= ~SW_C1;
     else {
+      if ((cw & 0xf00) !== 0x200) return false;
       if ((err < 0) === (r > 0)) this.sw |= SW_C1;
       else this.sw &= ~SW_C1;
       this.signal(SW_PE);
@@ -332,8 +574,16 @@ export class Fpu {
     return this.signal(SW_IE | SW_SF);
   }
 
+  /** C1 = 0 (a pending C1 is dropped, not settled). */
+  clearC1(): void {
+    this.pend = 0;
+    this.swBits &= ~SW_C1;
+  }
+
+  /** Sets C0 C1 C2 C3 (a pending C1 is overwritten, not settled). */
   setCC(cc: number): void {
-    this.sw = (this.sw & ~SW_CC) | cc;
+    this.pend = 0;
+    this.swBits = (this.swBits & ~SW_CC) | cc;
   }
 
   // ---- value operations on (s, e, m) operands -------------------------------------------------
@@ -462,7 +712,7 @@ export class Fpu {
    * Returns false if an unmasked exception suppresses the result.
    */
   arith(op: number, as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): boolean {
-    if ((this.cw & 0xf00) === 0x200 && this.fast && fastArith(this, op, as, ae, am, bs, be, bm)) return true;
+    if (this.fast && fastArith(this, op, as, ae, am, bs, be, bm)) return true;
     const ka = classify(ae, am);
     const kb = classify(be, bm);
     const n = this.nanCheck2(ka, as, ae, am, kb, bs, be, bm);
@@ -696,14 +946,20 @@ export class Fpu {
     const k = classify(e, m);
     if (k === K_INVALID) {
       if (!this.signal(SW_IE)) return null;
+      this.sw &= ~SW_C1;
       return (1n << BigInt(ebits + fbits)) | expAll | (1n << BigInt(fbits - 1));
     }
+    // Values stored without rounding leave C1 = 0 (measured: FST m32/m64 of a zero, an infinity
+    // or a QNaN clears a C1 that was set, as any store that did not round up).
     if (k === K_QNAN || k === K_SNAN) {
       if (k === K_SNAN && !this.signal(SW_IE)) return null;
+      this.sw &= ~SW_C1;
       return signBit | expAll | ((m >> BigInt(64 - p)) & ((1n << BigInt(fbits)) - 1n)) | (1n << BigInt(fbits - 1));
     }
-    if (k === K_INF) return signBit | expAll;
-    if (k === K_ZERO) return signBit;
+    if (k === K_INF || k === K_ZERO) {
+      this.sw &= ~SW_C1;
+      return k === K_INF ? signBit | expAll : signBit;
+    }
     const q = (e === 0 ? 1 : e) - BIAS - 63;
     const rc = this.rc;
     roundFloat(s, m, q, p, 1 - emax, emax, rc);
@@ -871,9 +1127,10 @@ function fastArith(f: Fpu, op: number, as: number, ae: number, am: bigint, bs: n
   if (as) a = -a;
   if (bs) b = -b;
   if (!f.fastOp(op, a, b)) return false;
-  F64[0] = f.resD;
+  F64[0] = f.fx[2]!;
   const hi = U32[1]!;
-  f.setRes(hi >>> 31, ((hi >>> 20) & 0x7ff) - 1023 + BIAS, ((U64[0]! & FRAC52) | HIDDEN52) << 11n);
+  if ((hi & 0x7fffffff) === 0) f.setRes(hi >>> 31, 0, 0n);
+  else f.setRes(hi >>> 31, ((hi >>> 20) & 0x7ff) - 1023 + BIAS, ((U64[0]! & FRAC52) | HIDDEN52) << 11n);
   return true;
 }
 

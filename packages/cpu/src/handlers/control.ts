@@ -13,10 +13,36 @@ import * as interruptsModule from '../interrupts.ts';
 // Imported values are copied into module constants once: when modules are transpiled to CommonJS
 // or run under vitest's module transform, every access to an imported binding is a getter call,
 // which costs more than the operations of the interpreter's hot path.
-const { CS, EXC_BP, EXC_BR, EXC_DB, EXC_OF, IOPL, VM } = constantsModule;
+const { CS, EXC_BP, EXC_BR, EXC_DB, EXC_OF, IOPL, SS, VM } = constantsModule;
 const { farCall, farJump, farReturn, iret } = farcontrolModule;
 const { getOF, testCC } = flagsModule;
 const { deliverInterrupt, INT_ICEBP, INT_SOFTWARE } = interruptsModule;
+
+// ---- target prediction for indirect transfers ---------------------------------------------------
+//
+// The run loop follows `i.target` when a branch lands on `i.targetOff` in the same linear page, and
+// otherwise looks the target up (page translation, code-page map, record map) and links it as
+// the new `i.target`. RET and indirect CALL/JMP land on several places in turn (the return sites
+// of a recursive function, a dispatch table), so the single link keeps missing. These handlers
+// remember the records the loop linked for them in a small table keyed by page offset and CS.D,
+// and point `i.target` at the one for the address they are about to jump to. A record is only used
+// if it belongs to the same code-page object as the branch (so to the same physical page, and
+// not to a page whose records were dropped since) and sits at exactly that offset, which is all
+// the loop's own link guarantees.
+
+const SITES: (Insn | null)[] = new Array<Insn | null>(0x2000).fill(null);
+
+function predict(c: Cpu, i: Insn, t: number): void {
+  const k = c.code32 ? 0x1000 : 0;
+  const cur = i.target;
+  if (cur !== null) SITES[i.targetOff | k] = cur;
+  const off = (c.segBase[CS]! + t) & 0xfff;
+  const s = SITES[off | k]!;
+  if (s !== null && s !== cur && s.page === i.page && s.pageOff === off) {
+    i.target = s;
+    i.targetOff = off;
+  }
+}
 
 function go16(c: Cpu, t: number): void {
   if (t > c.segLimit[CS]!) c.gp(0);
@@ -45,7 +71,9 @@ export function jmpEw(c: Cpu, i: Insn): void {
   go16(c, i.rm >= 0 ? c.r16[i.rm]! : c.rd16(i.seg, c.ea(i)));
 }
 export function jmpEd(c: Cpu, i: Insn): void {
-  go32(c, (i.rm >= 0 ? c.r32[i.rm]! : c.rd32(i.seg, c.ea(i))) >>> 0);
+  const t = (i.rm >= 0 ? c.r32[i.rm]! : c.rd32(i.seg, c.ea(i))) >>> 0;
+  go32(c, t);
+  predict(c, i, t);
 }
 
 /** LOOPNE (op 0), LOOPE (1), LOOP (2), JCXZ/JECXZ (3); the counter is CX or ECX by address size. */
@@ -90,7 +118,11 @@ export function callRel16(c: Cpu, i: Insn): void {
 export function callRel32(c: Cpu, i: Insn): void {
   const t = (c.eip + i.imm) >>> 0;
   if (t > c.segLimit[CS]!) c.gp(0);
-  c.push32(c.eip);
+  if (c.ssBig) {
+    const sp = (c.r32[4]! - 4) | 0;
+    c.wr32(SS, sp, c.eip);
+    c.r32[4] = sp;
+  } else c.push32(c.eip);
   c.eip = t;
 }
 export function callEw(c: Cpu, i: Insn): void {
@@ -104,6 +136,7 @@ export function callEd(c: Cpu, i: Insn): void {
   if (t > c.segLimit[CS]!) c.gp(0);
   c.push32(c.eip);
   c.eip = t;
+  predict(c, i, t);
 }
 /** RET / RET imm16 (imm = bytes to release after popping). */
 export function ret16(c: Cpu, i: Insn): void {
@@ -113,10 +146,19 @@ export function ret16(c: Cpu, i: Insn): void {
   c.eip = t;
 }
 export function ret32(c: Cpu, i: Insn): void {
-  const t = c.peek32(0) >>> 0;
-  if (t > c.segLimit[CS]!) c.gp(0);
-  c.setSp(c.spAdd(4 + i.imm));
+  let t: number;
+  if (c.ssBig) {
+    const sp = c.r32[4]!;
+    t = c.rd32(SS, sp) >>> 0;
+    if (t > c.segLimit[CS]!) c.gp(0);
+    c.r32[4] = (sp + 4 + i.imm) | 0;
+  } else {
+    t = c.peek32(0) >>> 0;
+    if (t > c.segLimit[CS]!) c.gp(0);
+    c.setSp(c.spAdd(4 + i.imm));
+  }
   c.eip = t;
+  predict(c, i, t);
 }
 
 // ---- far -------------------------------------------------------------------------------------------

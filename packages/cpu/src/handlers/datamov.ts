@@ -7,8 +7,8 @@ import type { Insn } from '../insn.ts';
 // Imported values are copied into module constants once: when modules are transpiled to CommonJS
 // or run under vitest's module transform, every access to an imported binding is a getter call,
 // which costs more than the operations of the interpreter's hot path.
-const { AF, CF, FLAGS_FIXED_ONE, PF, SF, ZF } = constantsModule;
-const { materializeFlags, testCC } = flagsModule;
+const { AF, CF, FLAGS_FIXED_ONE, OF, PF, SF, ZF } = constantsModule;
+const { getOF, materializeFlags, testCC } = flagsModule;
 
 // ---- MOV -------------------------------------------------------------------------------------------
 
@@ -154,8 +154,13 @@ export function lahf(c: Cpu, _i: Insn): void {
   c.r8[1] = (c.flags & SAHF_MASK) | FLAGS_FIXED_ONE;
 }
 export function sahf(c: Cpu, _i: Insn): void {
-  materializeFlags(c);
-  c.flags = (c.flags & ~SAHF_MASK) | (c.r8[1]! & SAHF_MASK);
+  // SF ZF AF PF CF come from AH; of the lazy flags only OF survives, so only OF is computed.
+  let fl = c.flags;
+  if (c.fOp !== 0) {
+    fl = (fl & ~OF) | (getOF(c) << 11);
+    c.fOp = 0;
+  }
+  c.flags = (fl & ~SAHF_MASK) | (c.r8[1]! & SAHF_MASK);
 }
 /** SALC (D6, undocumented on every Intel part since the 8086): AL = CF ? FF : 00. */
 export function salc(c: Cpu, _i: Insn): void {

@@ -17,8 +17,8 @@ import type { Insn } from '../insn.ts';
 // Imported values are copied into module constants once: when modules are transpiled to CommonJS
 // or run under vitest's module transform, every access to an imported binding is a getter call,
 // which costs more than the operations of the interpreter's hot path.
-const { CF, OF } = constantsModule;
-const { getCF, K_SAR, K_SHL, K_SHR, materializeFlags, SZ16, SZ32, SZ8 } = flagsModule;
+const { ARITH_FLAGS, CF, OF } = constantsModule;
+const { getAF, getCF, getPF, getSF, getZF, K_SHL, K_SAR, K_SHR, SZ16, SZ32, SZ8 } = flagsModule;
 
 // Pending flag results of the last computation (applied after the memory write succeeds).
 const P_NONE = 0;
@@ -130,9 +130,21 @@ function commitFlags(c: Cpu): void {
     c.fRes = pRes;
     c.fCin = pCF;
   } else if (pKind === P_ROTATE) {
-    materializeFlags(c);
-    c.flags = (c.flags & ~(CF | OF)) | pCF | (pOF << 11);
+    rotateFlags(c, pCF, pOF);
   }
+}
+
+/**
+ * A rotate sets CF and OF and keeps PF AF ZF SF: those four are folded in from the lazy state
+ * (materializeFlags without computing the old CF and OF, which are replaced anyway).
+ */
+function rotateFlags(c: Cpu, cf: number, of: number): void {
+  let fl = c.flags;
+  if (c.fOp !== 0) {
+    fl = (fl & ~ARITH_FLAGS) | (getPF(c) << 2) | (getAF(c) << 4) | (getZF(c) << 6) | (getSF(c) << 7);
+    c.fOp = 0;
+  }
+  c.flags = (fl & ~(CF | OF)) | cf | (of << 11);
 }
 
 function countOf(c: Cpu, i: Insn): number {
@@ -164,6 +176,41 @@ export function shift16(c: Cpu, i: Insn): void {
   commitFlags(c);
 }
 export function shift32(c: Cpu, i: Insn): void {
+  const rm = i.rm;
+  const n = i.imm & 31;
+  if (rm >= 0 && i.imm >= 0 && n !== 0) {
+    // Register operand, immediate count: SHL/SHR/ROL inline (the same results and lazy flags
+    // as shiftCompute + commitFlags).
+    const op = i.op;
+    const v = c.r32[rm]!;
+    if (op === 5) {
+      const res = v >>> n;
+      c.r32[rm] = res;
+      c.fOp = K_SHR | SZ32;
+      c.fA = v;
+      c.fB = 0;
+      c.fRes = res | 0;
+      c.fCin = (v >>> (n - 1)) & 1;
+      return;
+    }
+    if (op === 4 || op === 6) {
+      const res = v << n;
+      c.r32[rm] = res;
+      c.fOp = K_SHL | SZ32;
+      c.fA = v;
+      c.fB = 0;
+      c.fRes = res;
+      c.fCin = (v >>> (32 - n)) & 1;
+      return;
+    }
+    if (op === 0) {
+      const res = (v << n) | (v >>> (32 - n));
+      c.r32[rm] = res;
+      const cf = res & 1;
+      rotateFlags(c, cf, ((res >>> 31) & 1) ^ cf);
+      return;
+    }
+  }
   const count = countOf(c, i);
   if (i.rm >= 0) {
     c.r32[i.rm] = shiftCompute(c, i.op, c.r32[i.rm]!, count, SZ32);

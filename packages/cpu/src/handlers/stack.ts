@@ -18,7 +18,13 @@ export function pushR16(c: Cpu, i: Insn): void {
   c.push16(c.r16[i.rm]!);
 }
 export function pushR32(c: Cpu, i: Insn): void {
-  c.push32(c.r32[i.rm]!);
+  const v = c.r32[i.rm]!;
+  if (c.ssBig) {
+    // ESP (SS.B = 1), the common case spelled out: one test of the stack size, not three.
+    const sp = (c.r32[4]! - 4) | 0;
+    c.wr32(SS, sp, v);
+    c.r32[4] = sp;
+  } else c.push32(v);
 }
 export function popR16(c: Cpu, i: Insn): void {
   const v = c.peek16(0);
@@ -26,6 +32,13 @@ export function popR16(c: Cpu, i: Insn): void {
   c.r16[i.rm] = v;
 }
 export function popR32(c: Cpu, i: Insn): void {
+  if (c.ssBig) {
+    const sp = c.r32[4]!;
+    const v = c.rd32(SS, sp);
+    c.r32[4] = (sp + 4) | 0;
+    c.r32[i.rm] = v; // after the increment: POP ESP loads the popped value
+    return;
+  }
   const v = c.peek32(0);
   c.setSp(c.spAdd(4));
   c.r32[i.rm] = v;
