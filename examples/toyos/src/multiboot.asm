@@ -119,6 +119,7 @@ start:
         call workload_init
         call tasks_init
         call serial_enable_rx_irq
+        call disk_init
         PUTLN "ready"
         jmp idle_main               ; enables interrupts; the scheduler takes it from here
 

@@ -90,6 +90,7 @@ sh_exec:
         call skip_spaces
         cmp byte [esi], 0
         je .done                    ; empty line
+        call dlog_append            ; every command line goes to the disk log (disk.asm)
         mov edx, commands
 .try:   mov edi, [edx]
         test edi, edi
@@ -165,6 +166,7 @@ cmd_help:
         PUTLN "  stats             ticks, per-task iterations, per-worker passes"
         PUTLN "  echo TEXT         print TEXT"
         PUTLN "  corrupt [W [P]]   rewind worker W page P by one (the checker must catch it)"
+        PUTLN "  log               the last command lines, read back from the disk log"
         PUTLN "  halt              print halting and stop the CPU"
         ret
 
@@ -269,6 +271,7 @@ commands:
         dd .echo, cmd_echo
         dd .halt, cmd_halt
         dd .corrupt, cmd_corrupt
+        dd .log, cmd_log
         dd 0, 0
 .help:          db "help", 0
 .selftest:      db "selftest", 0
@@ -276,6 +279,7 @@ commands:
 .echo:          db "echo", 0
 .halt:          db "halt", 0
 .corrupt:       db "corrupt", 0
+.log:           db "log", 0
 sh_last_cr:     db 0
 
 section .bss

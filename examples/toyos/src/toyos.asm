@@ -37,6 +37,7 @@ bss_start:
 %include "checker.asm"
 %include "shell.asm"
 %include "selftest.asm"
+%include "disk.asm"
 
 section .utext
         align 4096, db 0xCC         ; pad the user pages with INT3 so stray ring 3 jumps trap

@@ -3,10 +3,10 @@
  * at 0xCF8/0xCFC, the 82441FX host bridge at 00:00.0 (with PAM shadow RAM over 0xC0000-0xFFFFF)
  * and the PIIX3 ISA bridge at 00:01.0 (with the reset control register at 0xCF9).
  *
- * Not present: the PIIX3 IDE (00:01.1) and USB functions and a PIIX4 ACPI/PM function. SeaBIOS
- * reaches its device scan without them: it finds no PCI ATA controller (so it scans no ATA disks),
- * no ACPI PM timer (it times with the TSC calibrated against the PIT) and no SMM-capable PM
- * device (so it leaves SMM alone).
+ * The PIIX3 IDE function (00:01.1, ata/piix3-ide.ts) is added by the board only when disks are
+ * attached (PcMachineConfig.disks). Not present: the USB function and a PIIX4 ACPI/PM function.
+ * SeaBIOS reaches its device scan without them: it finds no ACPI PM timer (it times with the TSC
+ * calibrated against the PIT) and no SMM-capable PM device (so it leaves SMM alone).
  */
 import type { PhysicalMemory, Stateful } from '@ferry86/mmu';
 import { I440fxHostBridge } from './i440fx.ts';

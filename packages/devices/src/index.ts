@@ -35,3 +35,9 @@ export { I440fxHostBridge, I440FX_DEVICE_ID, I440FX_PAM0, I440FX_SMRAM } from '.
 export { Piix3IsaBridge, PIIX3_ISA_DEVICE_ID, RESET_CONTROL_PORT, type Piix3Options } from './piix3.ts';
 export { ShadowRam, PAM_RE, PAM_WE } from './shadow-ram.ts';
 export { I440fxChipset, type I440fxChipsetOptions } from './i440fx-chipset.ts';
+export {
+  CowDisk, COW_DISK_SCHEMA, SECTOR_SIZE, DEFAULT_BLOCK_SIZE, BlockDirtyLog, hashDiskImage, DiskImageMismatchError, DiskRangeError,
+  type CowDiskOptions,
+} from './disk/index.ts';
+export { AtaDrive, IdeChannel, Piix3Ide, PIIX3_IDE_DEVICE_ID, buildIdentify, defaultGeometry, ATA, type AtaDriveOptions, type IdeChannelOptions, type ChsGeometry, type IdentifyParams } from './ata/index.ts';
+export type { DiskImage, PcDisksConfig } from './pc-machine.ts';

@@ -29,6 +29,10 @@ import { SystemControlPortA } from './system-control-port-a.ts';
 import { SystemControlPortB } from './system-control-port-b.ts';
 import { Uart16550 } from './uart16550.ts';
 import { VirtualClock, type Pacing } from './virtual-clock.ts';
+import { CowDisk } from './disk/cow-disk.ts';
+import { AtaDrive } from './ata/ata-drive.ts';
+import { IdeChannel } from './ata/ide-channel.ts';
+import { Piix3Ide } from './ata/piix3-ide.ts';
 
 const MiB = 1024 * 1024;
 /**
@@ -49,6 +53,18 @@ const IDLE_SKIP_BUDGET_NS = 100e6;
 export interface DebugConsoleConfig {
   port: number;
   sink?: (byte: number) => void;
+}
+
+/** A disk for PcMachineConfig.disks: a raw base image (read-only; writes go to an overlay) or a CowDisk. */
+export type DiskImage = Uint8Array | CowDisk;
+
+/**
+ * ATA disks on the primary IDE channel (0x1F0-0x1F7, 0x3F6, IRQ14) of the PIIX3 IDE controller
+ * (PCI 00:01.1). A machine configured with disks has the controller; one without has neither.
+ */
+export interface PcDisksConfig {
+  primaryMaster?: DiskImage;
+  primarySlave?: DiskImage;
 }
 
 export interface PcMachineConfig {
@@ -72,6 +88,11 @@ export interface PcMachineConfig {
    * host's current time in realtime pacing.
    */
   rtcStart?: number | string;
+  /**
+   * ATA disks (see PcDisksConfig). A Uint8Array is the base image of a new copy-on-write disk
+   * (section "disk-primary-master" / "disk-primary-slave"); the array is never written.
+   */
+  disks?: PcDisksConfig;
 }
 
 /**
@@ -85,6 +106,8 @@ export interface PcMachineResolvedConfig {
   readonly pacing: Pacing;
   readonly nsPerInstruction: number;
   readonly recordInput: boolean;
+  /** Present only when disks are attached: their sizes in sectors (the images travel separately). */
+  readonly disks?: { readonly primaryMaster?: { readonly sectors: number }; readonly primarySlave?: { readonly sectors: number } };
 }
 
 /** Legacy serial ports: COM1-COM4 at their standard I/O bases and IRQs (COM1/3 share IRQ4, COM2/4 IRQ3). */
@@ -157,6 +180,12 @@ export class PcMachine {
   /** Delivered host input with its stamps, when config.recordInput is set. */
   readonly inputLog: InputLogEntry[] = [];
   readonly config: PcMachineResolvedConfig;
+  /** The primary IDE channel, when disks are configured. */
+  readonly ide: IdeChannel | null = null;
+  /** The PIIX3 IDE function (00:01.1), when disks are configured. */
+  readonly ideController: Piix3Ide | null = null;
+  /** The attached disks (their copy-on-write overlays hold what the guest wrote). */
+  readonly disks: { readonly primaryMaster: CowDisk | null; readonly primarySlave: CowDisk | null } = { primaryMaster: null, primarySlave: null };
   /** The RTC's calendar time at power-on, ms since 1970-01-01 UTC (see PcMachineConfig.rtcStart). */
   readonly rtcStartMs: number;
 
@@ -181,6 +210,18 @@ export class PcMachine {
       nsPerInstruction: config.nsPerInstruction ?? 10,
       recordInput: config.recordInput ?? false,
     };
+    const master = resolveDisk(config.disks?.primaryMaster, 'primaryMaster', 'disk-primary-master');
+    const slave = resolveDisk(config.disks?.primarySlave, 'primarySlave', 'disk-primary-slave');
+    if (master || slave) {
+      this.config = {
+        ...this.config,
+        disks: {
+          ...(master ? { primaryMaster: { sectors: master.sectorCount } } : {}),
+          ...(slave ? { primarySlave: { sectors: slave.sectorCount } } : {}),
+        },
+      };
+      this.disks = { primaryMaster: master, primarySlave: slave };
+    }
     this.rtcStartMs = resolveRtcStart(config.rtcStart, pacing);
     this.phys = new PhysicalMemory({ ramSize: memoryMiB * MiB, shared: this.config.shared });
     this.mmu = new Mmu(this.phys);
@@ -233,6 +274,21 @@ export class PcMachine {
     this.fpuErrorPort.attach(this.io);
     this.chipset = new I440fxChipset(this.phys, { requestReset: reset });
     this.chipset.attach(this.io);
+    if (this.disks.primaryMaster || this.disks.primarySlave) {
+      const m = this.disks.primaryMaster;
+      const sl = this.disks.primarySlave;
+      this.ideController = new Piix3Ide();
+      this.chipset.bus.add(this.ideController);
+      this.ide = new IdeChannel({
+        base: 0x1f0,
+        control: 0x3f6,
+        setIrq: (level) => pic.setIrq(14, level),
+        master: m ? new AtaDrive(m, { serial: 'FERRY86-PM' }) : null,
+        slave: sl ? new AtaDrive(sl, { serial: 'FERRY86-PS' }) : null,
+        sectionName: 'ide-primary',
+      });
+      this.ide.attach(this.io);
+    }
     this.com1.onTransmit((b) => {
       for (const l of this.serialListeners) l(b);
     });
@@ -345,6 +401,7 @@ export class PcMachine {
     this.portA.reset();
     this.portB.reset();
     this.chipset.reset();
+    this.ide?.reset();
     this.updateA20();
     this.sliceEnd = 0;
     this.resetRequested = false;
@@ -356,6 +413,8 @@ export class PcMachine {
       this.cpu, this.phys, this.clock, this.pic, this.pit, this.com1, this.com2, this.com3, this.com4,
       this.rtc, this.kbc, this.portA, this.portB, this.postCode, ...this.chipset.stateParts(),
       ...this.debugConsoles, this.io, this.serialInput, this.runLoopState,
+      ...(this.ide ? [this.ide] : []),
+      ...[this.disks.primaryMaster, this.disks.primarySlave].filter((d): d is CowDisk => d !== null),
     ];
   }
 
@@ -464,6 +523,16 @@ export class PcMachine {
   private interruptDeliverable(): boolean {
     return this.cpu.pendingIrq >= 0 || ((this.cpu.getEflags() & EFLAGS_IF) !== 0 && this.pic.hasInterrupt());
   }
+}
+
+function resolveDisk(d: unknown, slot: string, sectionName: string): CowDisk | null {
+  if (d === undefined || d === null) return null;
+  if (d instanceof CowDisk) return d;
+  if (d instanceof Uint8Array) return new CowDisk(d, { sectionName });
+  throw new TypeError(
+    `disks.${slot} must be a disk image (Uint8Array) or a CowDisk, not ${JSON.stringify(d)}: ` +
+    'a configuration read from a snapshot names only the disk size, so supply the same base image the snapshot was taken with',
+  );
 }
 
 function resolveRtcStart(start: number | string | undefined, pacing: Pacing): number {

@@ -12,7 +12,7 @@
  *   control) are plain storage with their reset values.
  *
  * The header type has bit 7 set: the PIIX3 is a multi-function device (IDE at function 1, USB at
- * 2), so firmware looks at the other functions; none are present here, so they read as absent.
+ * 2), so firmware looks at the other functions: IDE is there when the board has disks, USB never.
  *
  * RCR (0xCF9): bit 1 (SRST) selects a hard reset, and a 0->1 write of bit 2 (RCPU) starts a reset.
  * Both kinds reset this machine completely (it has no separate CPU INIT); bit 1 reads back, bit 2

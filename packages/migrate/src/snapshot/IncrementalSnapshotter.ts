@@ -4,8 +4,10 @@ import { StreamEncoder } from '../format/StreamEncoder.ts';
 import { combineDigest, digestToHex, encodeParts } from '../digest/stateDigest.ts';
 import { PageHashes } from '../digest/PageHashes.ts';
 import { allParts, type MigratableDirtyLog, type MigratableMachine } from '../machine.ts';
+import { encodeSection } from '../format/section-codec.ts';
 import { RamWriter } from './RamWriter.ts';
 import { PRODUCER } from './saveSnapshot.ts';
+import { isDeltaStateful, type DeltaLog } from './DeltaPart.ts';
 
 export interface IncrementalSnapshotterOptions {
   extraParts?: readonly Stateful[];
@@ -24,6 +26,11 @@ export interface ChainSnapshotInfo {
   /** RAM pages carried (all of them for the first, the written ones after). */
   readonly pages: number;
   readonly bytes: number;
+  /**
+   * Per DeltaStateful part (e.g. a disk, by section name): the units its section carried — all of
+   * them (its whole overlay) in the first snapshot, those written since the parent after that.
+   */
+  readonly deltaUnits: Readonly<Record<string, number>>;
 }
 
 /**
@@ -36,10 +43,16 @@ export interface ChainSnapshotInfo {
  * collected for that save are marked dirty again and the chain's last snapshot stays the parent,
  * so the next save is complete and the chain written so far stays valid.
  * The machine must not run while a save is in progress.
+ *
+ * Parts that keep their own dirty logs (DeltaStateful: disk overlays) are handled like RAM: after
+ * the first snapshot their section carries only what was written since the parent (a delta
+ * record), while the digest still covers their full state.
  */
 export class IncrementalSnapshotter {
   private readonly log: MigratableDirtyLog;
   private readonly hashes: PageHashes;
+  /** One delta log per DeltaStateful part, by section name. */
+  private readonly deltaLogs = new Map<string, DeltaLog>();
   private last: { name: string; digest: Uint32Array } | null = null;
   private count = 0;
   private busy = false;
@@ -50,6 +63,9 @@ export class IncrementalSnapshotter {
   ) {
     this.log = machine.memory.createDirtyLog('incremental-snapshot');
     this.hashes = new PageHashes(machine.memory.pageCount);
+    for (const p of allParts(machine, opts.extraParts)) {
+      if (isDeltaStateful(p)) this.deltaLogs.set(p.sectionName, p.createDeltaLog('incremental-snapshot'));
+    }
   }
 
   /** Snapshots saved successfully so far. */
@@ -102,6 +118,8 @@ export class IncrementalSnapshotter {
     const pageCount = m.memory.pageCount;
     const parent = this.last;
     const dirty = this.log.collect();
+    const deltaUnits = new Map<string, Uint32Array>();
+    for (const [name, log] of this.deltaLogs) deltaUnits.set(name, log.collect());
     let pages: Uint32Array;
     if (parent) {
       pages = dirty;
@@ -113,7 +131,18 @@ export class IncrementalSnapshotter {
     try {
       const queue: Uint8Array[] = [];
       const enc = new StreamEncoder((c) => queue.push(c), { chunkSize: this.opts.chunkSize });
-      const sections = encodeParts(allParts(m, this.opts.extraParts)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const parts = allParts(m, this.opts.extraParts);
+      const sections = encodeParts(parts).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      // What travels: the full encoding, or for a delta part after the first snapshot its delta.
+      const sent = new Map<string, Uint8Array>();
+      const carried: Record<string, number> = {};
+      for (const p of parts) {
+        const units = deltaUnits.get(p.sectionName);
+        if (!units || !isDeltaStateful(p)) continue;
+        const record = parent ? p.saveDelta(units) : null;
+        if (record) sent.set(p.sectionName, encodeSection(p.sectionName, p.schema, record));
+        carried[p.sectionName] = deltaUnitCount(record ?? p.saveState());
+      }
       const ram = new RamWriter(m.memory.ram, enc, this.hashes);
       enc.raw(encodeHeader(this.opts.producer ?? PRODUCER, m.config, pageCount));
       if (parent) enc.parent(parent.digest, parent.name);
@@ -126,7 +155,7 @@ export class IncrementalSnapshotter {
           yield c;
         }
       }
-      for (const s of sections) enc.section(s.payload);
+      for (const s of sections) enc.section(sent.get(s.name) ?? s.payload);
       const digest = combineDigest(this.hashes, sections);
       enc.end(digest, sections.length, pages.length);
       enc.flush();
@@ -144,17 +173,28 @@ export class IncrementalSnapshotter {
         parent: parent ? { name: parent.name, digest: digestToHex(parent.digest) } : null,
         pages: pages.length,
         bytes,
+        deltaUnits: carried,
       };
     } finally {
       this.busy = false;
       // Rolled back: the pages this save collected are dirty again, so the next save carries them.
       // (Their rows in the hash table may have been rehashed; they are rehashed again then.)
-      if (!done) this.log.markDirty(dirty);
+      if (!done) {
+        this.log.markDirty(dirty);
+        for (const [name, units] of deltaUnits) this.deltaLogs.get(name)?.markDirty(units);
+      }
     }
   }
 
   /** Stops the dirty log; the snapshotter cannot save again. */
   dispose(): void {
     this.log.dispose();
+    for (const log of this.deltaLogs.values()) log.dispose();
   }
+}
+
+/** Units a record of a DeltaStateful part carries: the length of its `blocks` list when it has one. */
+function deltaUnitCount(record: Record<string, unknown>): number {
+  const b = record.blocks;
+  return b instanceof Uint32Array ? b.length : 0;
 }

@@ -7,6 +7,8 @@ import type { ParentRef, StreamEnd, StreamSink } from '../format/StreamDecoder.t
 import { combineDigest, digestEquals, digestToHex, type DigestSection } from '../digest/stateDigest.ts';
 import { isZeroPage, PageHashes, ramWords } from '../digest/PageHashes.ts';
 import { allParts, type MigratableMachine } from '../machine.ts';
+import { encodeSection } from '../format/section-codec.ts';
+import { isDeltaStateful } from './DeltaPart.ts';
 
 export interface StateLoaderOptions<M extends MigratableMachine> {
   /**
@@ -36,6 +38,8 @@ export interface ChainLink {
   readonly pages: readonly (Uint8Array | null | undefined)[];
   /** Where it came from, for messages (e.g. "snapshot 2 of the chain"). */
   readonly label: string;
+  /** The checked full records of its sections, which the delta records of the next one build on. */
+  readonly records?: ReadonlyMap<string, StateRecord>;
 }
 
 interface StagedSection {
@@ -137,9 +141,9 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
   }
 
   section(s: DecodedSection, frame: number): void {
-    this.digestSections.push({ name: s.name, payload: s.payload });
     const part = this.parts.get(s.name);
     if (!part) {
+      this.digestSections.push({ name: s.name, payload: s.payload });
       if (s.optional) return; // unknown optional sections are skipped (DESIGN §2.4)
       throw new SnapshotFormatError('unknown-section', `frame ${frame}: unknown section "${s.name}" (type "${s.type}") is mandatory`, frame);
     }
@@ -153,14 +157,34 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
       throw new SnapshotFormatError('section-version', `section "${s.name}" version ${s.version} is ${rel} than this build accepts (${min}..${schema.version})`, frame);
     }
     let record: StateRecord;
+    let payload = s.payload;
     try {
       record = upgradeRecord(s.name, schema, s.version, s.record);
       validateRecord(s.name, schema, record);
+      if (isDeltaStateful(part) && part.isDeltaRecord(record)) {
+        // Only what changed since the parent (a disk overlay's new blocks): merge it into the
+        // parent's full record; the digest covers the full record, as the sender's does.
+        const base = this.opts.parent?.records?.get(s.name);
+        if (!base) {
+          throw new SnapshotFormatError('parent-mismatch', this.opts.parent
+            ? `section "${s.name}" holds only changes, but ${this.opts.parent.label} has no full "${s.name}" record to apply them to`
+            : `section "${s.name}" holds only the changes since a parent snapshot: restore it with restoreSnapshotChain after its parent`, frame);
+        }
+        if (s.version !== schema.version) throw new Error(`a change record of version ${s.version} cannot be merged by this build (version ${schema.version})`);
+        record = part.applyDelta(base, record);
+        validateRecord(s.name, schema, record);
+        payload = encodeSection(s.name, schema, record);
+      }
       part.checkState?.(record);
     } catch (e) {
+      if (e instanceof SnapshotFormatError) throw e;
       const msg = String((e as Error)?.message ?? e);
-      throw new SnapshotFormatError('bad-section', msg.startsWith('section "') ? msg : `section "${s.name}": ${msg}`, frame);
+      const err = new SnapshotFormatError('bad-section', msg.startsWith('section "') ? msg : `section "${s.name}": ${msg}`, frame);
+      // The part's own typed error (e.g. a disk overlay over another base image) stays reachable.
+      err.cause = e;
+      throw err;
     }
+    this.digestSections.push({ name: s.name, payload });
     this.staged.set(s.name, { part, record });
   }
 
@@ -229,7 +253,9 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
   /** The verified staged state, for the next snapshot of a chain to build on. */
   chainLink(label: string): ChainLink {
     if (!this.verified || this.opts.mode !== 'stage') throw new Error('StateLoader.chainLink() needs a verified stream in stage mode');
-    return { digest: this.digest!, hashes: this.hashes!, pages: this.stagedPages, label };
+    const records = new Map<string, StateRecord>();
+    for (const [name, st] of this.staged) records.set(name, st.record);
+    return { digest: this.digest!, hashes: this.hashes!, pages: this.stagedPages, label, records };
   }
 
   /**
