@@ -6,8 +6,27 @@ import { unwrap, type RpcResult } from './rpc.ts';
 import { SerialAssembler } from './SerialAssembler.ts';
 import type { MigrateToOptions, MigrateToResult, ReceiveFromResult, VmRuntimeStatus } from './VmRuntime.ts';
 
-/** Where `node scripts/build.mjs` puts the worker bundle: dist/vm-worker.mjs at the workspace root. */
-export const DEFAULT_WORKER_BUNDLE = new URL('../../../../dist/vm-worker.mjs', import.meta.url);
+/**
+ * Set by scripts/build.mjs (esbuild `define`) in each library bundle to where its worker bundle
+ * lies relative to it; not defined when the library runs from source.
+ */
+declare const FERRY86_WORKER_BUNDLE: string | undefined;
+
+const isNodeHost = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/**
+ * The worker bundle `node scripts/build.mjs` makes for this host: dist/vm-worker.mjs (Node
+ * worker_threads) or dist/browser/vm-worker.mjs (module Web Worker), found next to the library
+ * bundle, or at the workspace root when the library runs from source.
+ */
+export const DEFAULT_WORKER_BUNDLE = new URL(
+  typeof FERRY86_WORKER_BUNDLE === 'string'
+    ? FERRY86_WORKER_BUNDLE
+    : isNodeHost
+      ? '../../../../dist/vm-worker.mjs'
+      : '../../../../dist/browser/vm-worker.mjs',
+  import.meta.url,
+);
 
 export interface VmWorkerSpawnOptions {
   /** URL or file path of the worker bundle (default DEFAULT_WORKER_BUNDLE). */
@@ -48,8 +67,7 @@ export class VmWorker {
 
   static async spawn(opts: VmWorkerSpawnOptions = {}): Promise<VmWorker> {
     const bundle = opts.bundle ?? DEFAULT_WORKER_BUNDLE;
-    const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-    if (isNode) {
+    if (isNodeHost) {
       const { Worker } = await import('node:worker_threads');
       const { default: nodeEndpoint } = await import('comlink/dist/esm/node-adapter.mjs');
       const w = new Worker(bundle, { execArgv: opts.execArgv, name: opts.name });
@@ -61,9 +79,15 @@ export class VmWorker {
       w.on('exit', (code: number) => vm.die(new Error(`the VM worker exited (code ${code})`)));
       return vm;
     }
+    // A module Web Worker; RAM pages and serial bytes reach it on transferred MessagePorts.
     const w = new Worker(bundle, { type: 'module', name: opts.name });
     const vm = new VmWorker(Comlink.wrap<VmWorkerApi>(w), async () => w.terminate());
-    w.addEventListener('error', (e) => vm.die(new Error(`the VM worker failed: ${e.message}`)));
+    // A bundle that fails to load or evaluate fires a plain Event without a message.
+    w.addEventListener('error', (e) => {
+      const why = e instanceof ErrorEvent && e.message ? e.message : `could not load or run ${String(bundle)}`;
+      vm.die(new Error(`the VM worker failed: ${why}`));
+    });
+    w.addEventListener('messageerror', () => vm.die(new Error('the VM worker sent a message that could not be deserialised')));
     return vm;
   }
 
