@@ -5,13 +5,16 @@
 import {
   createPcMachine,
   DEFAULT_LIMITS,
+  fileChunks,
   LazyRestorer,
   readStreamHeader,
-  restoreSnapshot,
+  restoreFreshFrom,
   SnapshotFormatError,
   type MigratablePc,
+  type RestoreResult,
 } from '@ferry86/migrate';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { Progress } from './snapshot.ts';
 import { UsageError, parseCount, parseOptions } from './usage.ts';
 
 const USAGE = `usage: ferry86 restore FILE [options]
@@ -21,7 +24,8 @@ const USAGE = `usage: ferry86 restore FILE [options]
                           the background
   --max-instructions N    stop after N more instructions
 
-The machine is built from the configuration the snapshot names. COM1 is connected to
+The machine is built from the configuration the snapshot names; compressed snapshots
+(ferry86 snapshot --compress) and those of older format versions are read too. COM1 is connected to
 stdin/stdout as raw bytes; the run ends when stdin is closed and the guest waits for input,
 or on Ctrl-C.`;
 
@@ -38,9 +42,9 @@ async function main(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('give exactly one snapshot FILE');
   const file = positionals[0]!;
   const max = values['max-instructions'] === undefined ? Infinity : parseCount('max-instructions', values['max-instructions'], 1);
-  let bytes: Uint8Array;
+  let size: number;
   try {
-    bytes = new Uint8Array(readFileSync(file));
+    size = statSync(file).size;
   } catch (e) {
     throw new UsageError(`cannot read "${file}": ${(e as Error).message}`);
   }
@@ -48,14 +52,22 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let m: MigratablePc;
   let lazy: LazyRestorer | null = null;
+  let result: RestoreResult | null = null;
   try {
-    const header = readStreamHeader(bytes, DEFAULT_LIMITS);
-    m = createPcMachine(header.config);
     if (values.lazy) {
+      // Lazy restore keeps the snapshot as the index it loads pages from: read it whole.
+      const bytes = new Uint8Array(readFileSync(file));
+      const header = readStreamHeader(bytes, DEFAULT_LIMITS);
+      m = createPcMachine(header.config);
       lazy = LazyRestorer.open(m, m.pc.phys.presence, bytes);
       lazy.start();
     } else {
-      restoreSnapshot(m, bytes);
+      // Eager: streamed from the file into a fresh machine, pages straight into its RAM.
+      const progress = new Progress(size, 'bytes read');
+      const r = await restoreFreshFrom(fileChunks(file), createPcMachine, { onProgress: (n) => progress.at(n) });
+      progress.done();
+      m = r.machine;
+      result = r.result;
     }
   } catch (e) {
     if (e instanceof SnapshotFormatError) {
@@ -65,9 +77,10 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   const start = m.instructionCount;
+  const format = result ? `, format v${result.formatVersion}${result.compressed ? ' compressed' : ''}` : '';
   process.stderr.write(
     `ferry86 restore: ${file}: ${values.lazy ? 'lazy' : 'eager'} restore at instruction ${start} in ${(performance.now() - t0).toFixed(1)} ms` +
-      `${lazy ? `, working set ${lazy.workingSetPages.length} pages` : ''}\n`,
+      `${lazy ? `, working set ${lazy.workingSetPages.length} pages` : ''}${format}\n`,
   );
 
   m.setSerialOutput((b) => out.push(b));

@@ -4,8 +4,8 @@
  * with the pages touched in the last instructions before it recorded as its working set
  * (lazy restore loads them first).
  */
-import { createPcMachine, recordWorkingSet, saveSnapshot, stateDigest, type MigratablePc } from '@ferry86/migrate';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createPcMachine, recordWorkingSet, stateDigest, writeSnapshotToFile, type MigratablePc, type SnapshotStats } from '@ferry86/migrate';
+import { readFileSync } from 'node:fs';
 import { UsageError, parseCount, parseOptions } from './usage.ts';
 
 const USAGE = `usage: ferry86 snapshot --multiboot FILE --at N --out FILE [options]
@@ -17,6 +17,7 @@ const USAGE = `usage: ferry86 snapshot --multiboot FILE --at N --out FILE [optio
   --working-set N         record the pages touched in the last N instructions before the
                           snapshot (default 1000000, 0 = none)
   --out FILE              where to write the snapshot
+  --compress              compress RAM pages (DEFLATE; zero pages are left out either way)
 
 Time is purely virtual (deterministic): the same command writes the same snapshot.
 Progress goes to stderr.`;
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
       mem: { type: 'string' },
       'working-set': { type: 'string' },
       out: { type: 'string' },
+      compress: { type: 'boolean' },
     },
     allowPositionals: true,
     strict: true,
@@ -63,13 +65,33 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   progress.done();
-  const bytes = saveSnapshot(m, ws ? { workingSet: ws } : {});
-  writeFileSync(values.out, bytes);
+  // Streamed to the file chunk by chunk (no copy of RAM in memory), with progress in pages.
+  const saving = new Progress(m.memory.pageCount, 'pages saved');
+  let stats: SnapshotStats;
+  try {
+    stats = await writeSnapshotToFile(m, values.out, {
+      workingSet: ws,
+      compress: values.compress === true,
+      onProgress: (done) => saving.at(done),
+    });
+  } catch (e) {
+    saving.done();
+    process.stderr.write(`ferry86 snapshot: cannot write "${values.out}": ${(e as Error).message}\n`);
+    return 1;
+  }
+  saving.done();
+  const packed = values.compress
+    ? `, compressed: RAM pages ${mib(stats.rawPageBytes)} -> ${mib(stats.compressedPageBytes)} MiB (${(stats.rawPageBytes / Math.max(1, stats.compressedPageBytes)).toFixed(2)}x)`
+    : '';
   process.stderr.write(
-    `ferry86 snapshot: ${values.out}: ${bytes.length} bytes at instruction ${m.instructionCount}` +
-      `${ws ? `, working set ${ws.length} pages` : ''}, digest ${stateDigest(m)} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
+    `ferry86 snapshot: ${values.out}: ${stats.bytes} bytes at instruction ${m.instructionCount}` +
+      `${ws ? `, working set ${ws.length} pages` : ''}, digest ${stateDigest(m)} (${((performance.now() - t0) / 1000).toFixed(1)} s)${packed}\n`,
   );
   return 0;
+}
+
+function mib(n: number): string {
+  return (n / (1 << 20)).toFixed(2);
 }
 
 /** Runs to exactly `target` instructions; false (with a message) if the guest cannot get there. */

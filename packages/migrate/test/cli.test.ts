@@ -42,6 +42,31 @@ describe('ferry86 snapshot / restore', () => {
     }
   });
 
+  it('snapshot --compress writes a smaller file that restores (eager and --lazy) and continues the same', () => {
+    const plainFile = join(dir, 'p.snap');
+    const packedFile = join(dir, 'z.snap');
+    expect(snapAt(plainFile).status).toBe(0);
+    const z = ferry86(['snapshot', '--multiboot', 'examples/toyos/toyos.bin', '--append', 'workers=2', '--at', '6000000', '--mem', '16', '--out', packedFile, '--compress']);
+    expect(z.status).toBe(0);
+    expect(z.stderr).toMatch(/at instruction 6000000, working set \d+ pages, digest [0-9a-f]{32} .*compressed: RAM pages [\d.]+ -> [\d.]+ MiB/);
+    const digestOf = (t: string) => /digest ([0-9a-f]{32})/.exec(t)![1];
+    expect(digestOf(z.stderr)).toBe(digestOf(snapAt(plainFile).stderr));
+    expect(readFileSync(packedFile).length).toBeLessThan(readFileSync(plainFile).length / 2);
+    for (const mode of [[], ['--lazy']]) {
+      const r = ferry86(['restore', packedFile, ...mode, '--max-instructions', '8000000'], 'echo packed\r');
+      expect(r.stderr).toMatch(new RegExp(`${mode.length ? 'lazy' : 'eager'} restore at instruction 6000000`));
+      if (!mode.length) expect(r.stderr).toMatch(/format v2 compressed/);
+      expect(r.stdout).toContain('\r\npacked\r\n');
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it('restore reads a snapshot of format version 1 (checked-in fixture)', () => {
+    const r = ferry86(['restore', 'packages/migrate/test/fixtures/snapshots/v1-toyos-10m.snap', '--max-instructions', '200000']);
+    expect(r.stderr).toMatch(/eager restore at instruction 3000000 .*format v1\n/);
+    expect(r.status).toBe(0);
+  });
+
   it('restore refuses a corrupt snapshot with the reason', () => {
     const file = join(dir, 'c.snap');
     expect(snapAt(file).status).toBe(0);

@@ -84,8 +84,11 @@ describe('hostile streams are rejected with a typed error and the target is unto
     expectRejected(a, 'bad-magic');
     expectRejected(new TextEncoder().encode('{"not": "a snapshot"}'), 'bad-magic');
     const b = good.slice();
-    b[8] = 2;
-    expectRejected(b, 'unsupported-version', /version 2 is not supported \(this build reads version 1\)/);
+    b[8] = 3;
+    expectRejected(b, 'unsupported-version', /stream format version 3 is newer than this build reads \(versions 1\.\.2\)/);
+    const c = good.slice();
+    c[8] = 0;
+    expectRejected(c, 'unsupported-version', /stream format version 0 is older than this build reads \(versions 1\.\.2\)/);
   });
 
   it('oversize lengths fail before any data is buffered', () => {

@@ -172,6 +172,14 @@ export class Mutator {
       case 11: {
         // Header body edits with its CRC fixed (page size, page count, producer, configuration).
         const b = good.slice();
+        if (this.r() < 0.2) {
+          // Format version and header flags (version 1 vs 2, the compression flag, unknown bits).
+          const at = 8 + this.int(4);
+          const v = this.pick([0, 1, 2, 3, 0x80, 0xff, b[at]! ^ 1]);
+          b[at] = v;
+          fixHeaderCrc(b);
+          return { bytes: b, what: `header byte ${at} := ${v} (CRC fixed)` };
+        }
         const bodyEnd = this.header.length - 4;
         const pos = 16 + this.int(bodyEnd - 16);
         if (this.r() < 0.5) {

@@ -11,6 +11,7 @@ import {
   MAX_PARENT_NAME_BYTES,
   PARENT_FIXED_BYTES,
   PAGE_SIZE,
+  PageCodecId,
   PageRecordKind,
   type StreamLimits,
 } from './constants.ts';
@@ -18,6 +19,15 @@ import { crc32c } from './crc32c.ts';
 import { SnapshotFormatError } from './errors.ts';
 import { checkHeaderFixed, checkMagic, decodeHeader, type StreamHeader } from './header.ts';
 import { decodeSection, type DecodedSection } from './section-codec.ts';
+import { defaultInflateCodec, type PageCodec } from './page-codec.ts';
+
+export interface StreamDecoderOptions {
+  /**
+   * Decompressor for CompressedPages frames. Default: node:zlib in Node (synchronous), else
+   * DecompressionStream (asynchronous only: feed such a decoder with pushAsync/finishAsync).
+   */
+  codec?: PageCodec | null;
+}
 
 /** What the END frame says. */
 export interface StreamEnd {
@@ -67,6 +77,14 @@ const enum Phase {
 
 const EMPTY = new Uint8Array(0);
 const MAX_PAGES_PAYLOAD = 4 + MAX_PAGES_PER_FRAME * 5 + MAX_PAGES_PER_FRAME * PAGE_SIZE;
+/** Index part of a Pages / CompressedPages frame, parsed and checked. */
+interface PageIndex {
+  count: number;
+  numbers: DataView;
+  kinds: Uint8Array;
+  /** Data bytes the records need (4096 per Full record). */
+  dataBytes: number;
+}
 
 /**
  * Streaming decoder: push() chunks of any size as they arrive (file reads, MessagePort messages,
@@ -101,12 +119,50 @@ export class StreamDecoder {
   header: StreamHeader | null = null;
   /** Set when frame 0 was a Parent frame: pages may be missing (they come from the parent). */
   parentRef: ParentRef | null = null;
+  private readonly codec: PageCodec | null;
+  /** An asynchronous inflation in progress: no further input is decoded until it settles. */
+  private pending: Promise<void> | null = null;
 
   constructor(
     private readonly sink: StreamSink,
     limits: Partial<StreamLimits> = {},
+    opts: StreamDecoderOptions = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.codec = opts.codec !== undefined ? opts.codec : defaultInflateCodec();
+  }
+
+  /**
+   * push() for input that may hold compressed frames when only an asynchronous decompressor
+   * exists (browsers); works with any decoder. Resolves when everything decodable was decoded.
+   */
+  async pushAsync(chunk: Uint8Array): Promise<void> {
+    this.push(chunk);
+    await this.settle();
+  }
+
+  /** finish() after any asynchronous inflation has settled. */
+  async finishAsync(): Promise<void> {
+    await this.settle();
+    this.finish();
+  }
+
+  private async settle(): Promise<void> {
+    while (this.pending) {
+      const p = this.pending;
+      try {
+        await p;
+      } catch (e) {
+        this.pending = null;
+        this.fail(e);
+      }
+      this.pending = null;
+      try {
+        this.run();
+      } catch (e) {
+        this.fail(e);
+      }
+    }
   }
 
   get ended(): boolean {
@@ -133,6 +189,7 @@ export class StreamDecoder {
   /** Declares the input complete. Throws 'truncated' unless an END frame was read. */
   finish(): void {
     if (this.phase === Phase.Failed) throw this.failure;
+    if (this.pending) throw new Error('StreamDecoder.finish(): a compressed frame is still being inflated (use pushAsync/finishAsync)');
     if (this.phase === Phase.Ended) return;
     let msg: string;
     if (this.phase === Phase.HeaderFixed || this.phase === Phase.HeaderBody) {
@@ -148,6 +205,7 @@ export class StreamDecoder {
   private fail(e: unknown): never {
     this.phase = Phase.Failed;
     this.failure = e;
+    this.pending = null;
     this.chunks = [];
     this.head = 0;
     this.available = 0;
@@ -193,6 +251,7 @@ export class StreamDecoder {
 
   private run(): void {
     for (;;) {
+      if (this.pending) return;
       switch (this.phase) {
         case Phase.HeaderFixed: {
           if (this.available < HEADER_FIXED_BYTES) {
@@ -215,6 +274,9 @@ export class StreamDecoder {
           all.set(this.headerFixed!, 0);
           all.set(rest, HEADER_FIXED_BYTES);
           const header = decodeHeader(all, this.limits.maxPages);
+          if (header.compressed && !this.codec) {
+            throw new SnapshotFormatError('no-decompressor', 'the stream\'s RAM is DEFLATE-compressed and no decompressor is available here (give the decoder a PageCodec)');
+          }
           this.header = header;
           this.pageCount = header.pageCount;
           this.covered = new Uint8Array(header.pageCount);
@@ -287,6 +349,17 @@ export class StreamDecoder {
           throw new SnapshotFormatError('frame-too-large', `frame ${n} (pages) has length ${length}, outside 4..${MAX_PAGES_PAYLOAD}`, n);
         }
         break;
+      case FrameType.CompressedPages:
+        if (this.header!.formatVersion < 2) {
+          throw new SnapshotFormatError('unknown-frame', `frame ${n} is compressed pages, which format version ${this.header!.formatVersion} does not have`, n);
+        }
+        if (!this.header!.compressed) {
+          throw new SnapshotFormatError('bad-frame', `frame ${n} holds compressed pages but the header does not declare compression`, n);
+        }
+        if (length < 8 || length > MAX_PAGES_PAYLOAD + 4) {
+          throw new SnapshotFormatError('frame-too-large', `frame ${n} (compressed pages) has length ${length}, outside 8..${MAX_PAGES_PAYLOAD + 4}`, n);
+        }
+        break;
       case FrameType.Round: exact(4, 'round'); break;
       case FrameType.End: exact(END_PAYLOAD_BYTES, 'end'); break;
       case FrameType.Parent:
@@ -335,6 +408,8 @@ export class StreamDecoder {
       }
       case FrameType.Pages:
         return this.pages(payload, n);
+      case FrameType.CompressedPages:
+        return this.compressedPages(payload, n);
       case FrameType.Round: {
         this.sink.round(new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true), n);
         return;
@@ -363,17 +438,17 @@ export class StreamDecoder {
     }
   }
 
-  private pages(payload: Uint8Array, n: number): void {
-    const r = new ByteReader(payload, `frame ${n} (pages)`, n);
+  /** Parses and checks the record index that starts Pages and CompressedPages frames. */
+  private pageIndex(r: ByteReader): PageIndex {
     const count = r.u32('record count');
     if (count === 0 || count > MAX_PAGES_PER_FRAME) r.fail(`record count ${count} is outside 1..${MAX_PAGES_PER_FRAME}`);
-    const numbers = r.view8(4 * count, 'page numbers');
-    const nv = new DataView(numbers.buffer, numbers.byteOffset, numbers.byteLength);
+    const numbers8 = r.view8(4 * count, 'page numbers');
+    const numbers = new DataView(numbers8.buffer, numbers8.byteOffset, numbers8.byteLength);
     const kinds = r.view8((count + 3) & ~3, 'record kinds');
     let prev = -1;
     let dataBytes = 0;
     for (let i = 0; i < count; i++) {
-      const p = nv.getUint32(4 * i, true);
+      const p = numbers.getUint32(4 * i, true);
       if (p >= this.pageCount) r.fail(`page ${p} is outside RAM (0..${this.pageCount - 1})`, 'page-out-of-range');
       if (p <= prev) r.fail(`page numbers are not strictly ascending (${p} after ${prev})`);
       prev = p;
@@ -383,14 +458,72 @@ export class StreamDecoder {
       else if (k !== PageRecordKind.Zero) r.fail(`page ${p} has unknown record kind ${k}`);
     }
     for (let i = count; i < kinds.length; i++) if (kinds[i] !== 0) r.fail('padding after record kinds is not zero');
-    if (r.remaining !== dataBytes) r.fail(`holds ${r.remaining} data bytes, expected ${dataBytes}`);
-    for (let i = 0; i < count; i++) {
-      const p = nv.getUint32(4 * i, true);
+    return { count, numbers, kinds, dataBytes };
+  }
+
+  /** Hands the records of a checked index to the sink; `data` holds exactly idx.dataBytes. */
+  private deliverPages(idx: PageIndex, data: Uint8Array, n: number): void {
+    let o = 0;
+    for (let i = 0; i < idx.count; i++) {
+      const p = idx.numbers.getUint32(4 * i, true);
       this.cover(p);
-      if (kinds[i] === PageRecordKind.Full) this.sink.page(p, r.view8(PAGE_SIZE), n);
-      else this.sink.zeroRun(p, 1, n);
+      if (idx.kinds[i] === PageRecordKind.Full) {
+        this.sink.page(p, data.subarray(o, o + PAGE_SIZE), n);
+        o += PAGE_SIZE;
+      } else {
+        this.sink.zeroRun(p, 1, n);
+      }
     }
-    this.pageRecords += count;
+    this.pageRecords += idx.count;
+  }
+
+  private pages(payload: Uint8Array, n: number): void {
+    const r = new ByteReader(payload, `frame ${n} (pages)`, n);
+    const idx = this.pageIndex(r);
+    if (r.remaining !== idx.dataBytes) r.fail(`holds ${r.remaining} data bytes, expected ${idx.dataBytes}`);
+    this.deliverPages(idx, r.view8(idx.dataBytes), n);
+  }
+
+  /**
+   * A CompressedPages frame: the index is checked before anything is inflated, and inflation may
+   * produce at most the bytes the index calls for (a decompression bomb stops there).
+   */
+  private compressedPages(payload: Uint8Array, n: number): void {
+    const r = new ByteReader(payload, `frame ${n} (compressed pages)`, n);
+    const idx = this.pageIndex(r);
+    const codecId = r.u8('codec');
+    if (codecId !== PageCodecId.DeflateRaw) r.fail(`unknown compression method ${codecId}`, 'bad-compression');
+    if (r.u8() !== 0 || r.u8() !== 0 || r.u8() !== 0) r.fail('reserved bytes after the codec are not zero');
+    if (idx.dataBytes === 0) r.fail('holds no page data to decompress');
+    const z = r.view8(r.remaining, 'compressed data');
+    const codec = this.codec!;
+    const check = (data: Uint8Array): Uint8Array => {
+      if (data.length !== idx.dataBytes) {
+        r.fail(`inflates to ${data.length} bytes, expected ${idx.dataBytes}`, 'bad-compression');
+      }
+      return data;
+    };
+    const corrupt = (e: unknown): never => {
+      if (e instanceof SnapshotFormatError) throw e;
+      return r.fail(`compressed page data is corrupt (${String((e as Error)?.message ?? e)})`, 'bad-compression');
+    };
+    if (codec.inflateSync) {
+      let data: Uint8Array;
+      try {
+        data = check(codec.inflateSync(z, idx.dataBytes));
+      } catch (e) {
+        return corrupt(e);
+      }
+      this.deliverPages(idx, data, n);
+      return;
+    }
+    // Asynchronous decompressor: decoding pauses here until it has delivered (see pushAsync).
+    const p = codec.inflate(z, idx.dataBytes).then(
+      (data) => this.deliverPages(idx, check(data), n),
+      corrupt,
+    );
+    p.catch(() => {}); // rejected promises are handled in settle(); avoid an unhandled-rejection report meanwhile
+    this.pending = p;
   }
 
   private end(payload: Uint8Array, n: number): void {

@@ -10,6 +10,7 @@ import {
   PageRecordKind,
 } from './constants.ts';
 import { crc32c } from './crc32c.ts';
+import type { PageCodec } from './page-codec.ts';
 
 export interface StreamEncoderOptions {
   /** Target chunk size in bytes; a frame larger than this gets a chunk of its own. Default 1 MiB. */
@@ -19,6 +20,12 @@ export interface StreamEncoderOptions {
    * migration protocol puts its message tag there, avoiding a copy). Default 0.
    */
   headroom?: number;
+  /**
+   * Compress page data (each Pages frame's data as one block) with this codec's deflateSync;
+   * the stream header must then carry HEADER_FLAG_COMPRESSED. A frame whose data does not
+   * shrink stays a plain Pages frame.
+   */
+  compressor?: PageCodec;
 }
 
 /**
@@ -39,6 +46,11 @@ export class StreamEncoder {
   frames = 0;
   /** Stream bytes produced so far (excluding headroom), including those not yet emitted. */
   bytesOut = 0;
+  /** Page data bytes given to the compressor, and what it made of the frames it was used for. */
+  rawPageBytes = 0;
+  compressedPageBytes = 0;
+  private readonly deflate: ((data: Uint8Array) => Uint8Array) | null;
+  private readonly codecId: number;
 
   constructor(
     private readonly emit: (chunk: Uint8Array) => void,
@@ -46,6 +58,11 @@ export class StreamEncoder {
   ) {
     this.chunkSize = Math.max(opts.chunkSize ?? 1 << 20, 64 * 1024);
     this.headroom = opts.headroom ?? 0;
+    if (opts.compressor && !opts.compressor.deflateSync) {
+      throw new TypeError(`StreamEncoder needs a synchronous compressor; ${opts.compressor.name} has none (use snapshotChunksAsync)`);
+    }
+    this.deflate = opts.compressor?.deflateSync ?? null;
+    this.codecId = opts.compressor?.id ?? 0;
     this.chunk = new Uint8Array(this.chunkSize + this.headroom);
     this.view = new DataView(this.chunk.buffer);
     this.pos = this.headroom;
@@ -139,11 +156,39 @@ export class StreamEncoder {
     this.chunk.fill(PageRecordKind.Full, p, p + n);
     this.chunk.fill(0, p + n, p + kindsBytes);
     p += kindsBytes;
+    const dataStart = p;
     for (let i = 0; i < n; i++, p += PAGE_SIZE) {
       const base = pages[from + i]! * PAGE_SIZE;
       this.chunk.set(ram.subarray(base, base + PAGE_SIZE), p);
     }
+    if (this.deflate) p = this.compressInPlace(dataStart, p);
     this.finish(p);
+  }
+
+  /**
+   * Turns the Pages frame being written into a CompressedPages frame when its data shrinks:
+   * the compressed block replaces the data in place (it is smaller, so it fits). Returns the
+   * payload end.
+   */
+  private compressInPlace(dataStart: number, dataEnd: number): number {
+    const raw = dataEnd - dataStart;
+    const z = this.deflate!(this.chunk.subarray(dataStart, dataEnd));
+    this.rawPageBytes += raw;
+    if (z.length + 4 >= raw) {
+      this.compressedPageBytes += raw;
+      return dataEnd;
+    }
+    this.compressedPageBytes += z.length + 4;
+    const c = this.chunk;
+    c[this.frameStart] = FrameType.CompressedPages;
+    c[dataStart] = this.codecId;
+    c[dataStart + 1] = 0;
+    c[dataStart + 2] = 0;
+    c[dataStart + 3] = 0;
+    c.set(z, dataStart + 4);
+    const end = dataStart + 4 + z.length;
+    this.view.setUint32(this.frameStart + 8, end - this.frameStart - FRAME_HEADER_BYTES, true);
+    return end;
   }
 
   /** Frame 0 of an incremental snapshot: the parent's digest and name. */

@@ -26,7 +26,9 @@ export type SnapshotErrorCode =
   | 'bad-section'
   | 'digest-mismatch'
   | 'config-mismatch'
-  | 'parent-mismatch';
+  | 'parent-mismatch'
+  | 'bad-compression'
+  | 'no-decompressor';
 
 /** The stream (file or wire) is not a loadable snapshot for this machine. Nothing was changed. */
 export class SnapshotFormatError extends Error {

@@ -1,12 +1,17 @@
 import { ByteReader } from './ByteReader.ts';
 import { ByteWriter } from './ByteWriter.ts';
-import { FORMAT_VERSION, HEADER_FIXED_BYTES, MAGIC, PAGE_SIZE } from './constants.ts';
+import { FORMAT_VERSION, HEADER_FIXED_BYTES, HEADER_FLAG_COMPRESSED, MAGIC, MIN_FORMAT_VERSION, PAGE_SIZE } from './constants.ts';
 import { crc32c } from './crc32c.ts';
 import { SnapshotFormatError } from './errors.ts';
 
 /** What the stream header says about the state that follows. */
 export interface StreamHeader {
+  /** The version the stream was written in (MIN_FORMAT_VERSION..FORMAT_VERSION). */
   readonly formatVersion: number;
+  /** Header flags, upgraded to the current version's meaning (0 for a version 1 stream). */
+  readonly flags: number;
+  /** RAM may come in compressed frames (HEADER_FLAG_COMPRESSED): the reader needs a decompressor. */
+  readonly compressed: boolean;
   /** Free text naming the writer, e.g. "ferry86 0.1.0". */
   readonly producer: string;
   /** The machine configuration as JSON text (canonical: keys sorted). */
@@ -34,7 +39,12 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-export function encodeHeader(producer: string, config: unknown, pageCount: number): Uint8Array {
+/** Known header flags per format version (bits outside are refused: a newer writer's feature). */
+const KNOWN_FLAGS: Readonly<Record<number, number>> = { 1: 0, 2: HEADER_FLAG_COMPRESSED };
+
+/** Encodes a current-version header; `flags` are HEADER_FLAG_* bits. */
+export function encodeHeader(producer: string, config: unknown, pageCount: number, flags = 0): Uint8Array {
+  if ((flags & ~KNOWN_FLAGS[FORMAT_VERSION]!) !== 0) throw new RangeError(`unknown header flags 0x${flags.toString(16)}`);
   const body = new ByteWriter(256);
   body.u32(PAGE_SIZE);
   body.u32(pageCount);
@@ -45,7 +55,7 @@ export function encodeHeader(producer: string, config: unknown, pageCount: numbe
   const v = new DataView(out.buffer);
   out.set(MAGIC, 0);
   v.setUint16(8, FORMAT_VERSION, true);
-  v.setUint16(10, 0, true);
+  v.setUint16(10, flags, true);
   v.setUint32(12, b.length, true);
   out.set(b, HEADER_FIXED_BYTES);
   v.setUint32(out.length - 4, crc32c(out, 0, out.length - 4), true);
@@ -60,13 +70,21 @@ export function checkHeaderFixed(fixed: Uint8Array, maxHeaderBytes: number): num
   checkMagic(fixed, fixed.length);
   const v = new DataView(fixed.buffer, fixed.byteOffset, HEADER_FIXED_BYTES);
   const version = v.getUint16(8, true);
-  if (version !== FORMAT_VERSION) {
+  if (version > FORMAT_VERSION || version < MIN_FORMAT_VERSION) {
+    const rel = version > FORMAT_VERSION ? 'newer than this build reads' : 'older than this build reads';
     throw new SnapshotFormatError(
       'unsupported-version',
-      `stream format version ${version} is not supported (this build reads version ${FORMAT_VERSION})`,
+      `stream format version ${version} is ${rel} (versions ${MIN_FORMAT_VERSION}..${FORMAT_VERSION})` +
+        (version > FORMAT_VERSION ? ': it was written by a newer ferry86; upgrade this one to read it' : ''),
     );
   }
-  if (v.getUint16(10, true) !== 0) throw new SnapshotFormatError('bad-header', 'header reserved field is not zero');
+  const flags = v.getUint16(10, true);
+  if ((flags & ~KNOWN_FLAGS[version]!) !== 0) {
+    throw new SnapshotFormatError(
+      'bad-header',
+      version === 1 ? 'header reserved field is not zero' : `header flags 0x${flags.toString(16)} include bits format version ${version} does not define`,
+    );
+  }
   const len = v.getUint32(12, true);
   if (len > maxHeaderBytes) {
     throw new SnapshotFormatError('limit-exceeded', `header body of ${len} bytes exceeds the ${maxHeaderBytes}-byte limit`);
@@ -86,6 +104,10 @@ export function checkMagic(bytes: Uint8Array, available: number): void {
 
 /** Parses a complete header (fixed part + body + CRC), already length-checked. */
 export function decodeHeader(all: Uint8Array, maxPages: number): StreamHeader {
+  const v = new DataView(all.buffer, all.byteOffset, HEADER_FIXED_BYTES);
+  const formatVersion = v.getUint16(8, true);
+  // Upgrade to the current meaning: version 1's reserved zero field reads as "no flags".
+  const flags = formatVersion >= 2 ? v.getUint16(10, true) : 0;
   const crcAt = all.length - 4;
   const stored = new DataView(all.buffer, all.byteOffset + crcAt, 4).getUint32(0, true);
   if (crc32c(all, 0, crcAt) !== stored) throw new SnapshotFormatError('crc-mismatch', 'CRC mismatch in the stream header');
@@ -108,7 +130,7 @@ export function decodeHeader(all: Uint8Array, maxPages: number): StreamHeader {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     r.fail('machine configuration is not a JSON object', 'bad-header');
   }
-  return { formatVersion: FORMAT_VERSION, producer, configJson, config, pageSize, pageCount };
+  return { formatVersion, flags, compressed: (flags & HEADER_FLAG_COMPRESSED) !== 0, producer, configJson, config, pageSize, pageCount };
 }
 
 /**

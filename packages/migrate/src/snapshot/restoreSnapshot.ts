@@ -1,6 +1,7 @@
 import type { Stateful } from '@ferry86/mmu';
 import type { StreamLimits } from '../format/constants.ts';
 import { StreamDecoder } from '../format/StreamDecoder.ts';
+import type { PageCodec } from '../format/page-codec.ts';
 import { digestToHex } from '../digest/stateDigest.ts';
 import type { MigratableMachine } from '../machine.ts';
 import { SnapshotFormatError } from '../format/errors.ts';
@@ -9,12 +10,18 @@ import { StateLoader, type ChainLink } from './StateLoader.ts';
 export interface RestoreSnapshotOptions {
   extraParts?: readonly Stateful[];
   limits?: Partial<StreamLimits>;
+  /** Decompressor for compressed snapshots (default: node:zlib, else DecompressionStream — async only). */
+  codec?: PageCodec | null;
 }
 
 export interface RestoreResult {
   /** The verified state digest (hex). */
   digest: string;
   producer: string;
+  /** Stream format version of the snapshot (older versions are read through the upgrade path). */
+  formatVersion: number;
+  /** The snapshot's RAM was compressed. */
+  compressed: boolean;
 }
 
 /**
@@ -28,7 +35,12 @@ export class SnapshotRestorer {
 
   constructor(machine: MigratableMachine, opts: RestoreSnapshotOptions = {}) {
     this.loader = new StateLoader({ mode: 'stage', machine, extraParts: opts.extraParts });
-    this.decoder = new StreamDecoder(this.loader, opts.limits);
+    this.decoder = new StreamDecoder(this.loader, opts.limits, { codec: opts.codec });
+  }
+
+  /** Bytes pushed so far. */
+  get bytesIn(): number {
+    return this.decoder.bytesIn;
   }
 
   /** Feeds the next bytes (the caller must not modify them afterwards: pages are staged by reference). */
@@ -36,12 +48,28 @@ export class SnapshotRestorer {
     this.decoder.push(chunk);
   }
 
+  /** push() that also works with an asynchronous decompressor (browsers). */
+  pushAsync(chunk: Uint8Array): Promise<void> {
+    return this.decoder.pushAsync(chunk);
+  }
+
   /** Verifies the stream is complete and commits it to the machine. */
   finish(): RestoreResult {
     this.decoder.finish();
     this.loader.commit();
-    return { digest: digestToHex(this.loader.digest!), producer: this.decoder.header!.producer };
+    return resultOf(this.loader.digest!, this.decoder);
   }
+
+  /** finish() after any asynchronous decompression has settled. */
+  async finishAsync(): Promise<RestoreResult> {
+    await this.decoder.finishAsync();
+    return this.finish();
+  }
+}
+
+function resultOf(digest: Uint32Array, d: StreamDecoder): RestoreResult {
+  const h = d.header!;
+  return { digest: digestToHex(digest), producer: h.producer, formatVersion: h.formatVersion, compressed: h.compressed };
 }
 
 /** Restores a whole snapshot; throws SnapshotFormatError (machine untouched) if anything is wrong. */
@@ -69,7 +97,7 @@ export function restoreSnapshotChain(
   let decoder: StreamDecoder | null = null;
   for (let i = 0; i < chain.length; i++) {
     loader = new StateLoader({ mode: 'stage', machine, extraParts: opts.extraParts, parent });
-    decoder = new StreamDecoder(loader, opts.limits);
+    decoder = new StreamDecoder(loader, opts.limits, { codec: opts.codec });
     const bytes = chain[i]!;
     try {
       if (bytes instanceof Uint8Array) decoder.push(bytes);
@@ -84,5 +112,5 @@ export function restoreSnapshotChain(
     parent = loader.chainLink(`snapshot ${i + 1} of the chain`);
   }
   loader!.commit();
-  return { digest: digestToHex(loader!.digest!), producer: decoder!.header!.producer };
+  return resultOf(loader!.digest!, decoder!);
 }
