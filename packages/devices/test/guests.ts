@@ -14,7 +14,7 @@ export function assemble(name: string, defines: string[] = []): Uint8Array {
   const hit = cache.get(key);
   if (hit) return hit;
   const out = join(outDir, `${name}-${cache.size}.bin`);
-  execFileSync('nasm', ['-f', 'bin', ...defines.map((d) => `-D${d}`), '-o', out, join(GUEST_DIR, `${name}.asm`)]);
+  execFileSync('nasm', ['-f', 'bin', '-i', `${GUEST_DIR}/`, ...defines.map((d) => `-D${d}`), '-o', out, join(GUEST_DIR, `${name}.asm`)]);
   const bin = new Uint8Array(readFileSync(out));
   cache.set(key, bin);
   return bin;

@@ -46,7 +46,7 @@ export async function referenceTranscript() {
   const dir = mkdtempSync(join(tmpdir(), 'ferry86-ata-'));
   const kernel = join(dir, 'ata.bin');
   const disk = join(dir, 'disk.img');
-  execFileSync('nasm', ['-f', 'bin', '-o', kernel, join(here, 'ata.asm')]);
+  execFileSync('nasm', ['-f', 'bin', '-i', `${here}/`, '-o', kernel, join(here, 'ata.asm')]);
   writeFileSync(disk, ataTestImage());
   return runQemu(kernel, disk);
 }

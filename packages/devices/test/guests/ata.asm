@@ -8,18 +8,13 @@
 bits 32
 org 0x100000
 
-MB_MAGIC equ 0x1BADB002
-MB_FLAGS equ 0x00010000
+%include "flat32.inc"
 COM1     equ 0x3F8
 ATA      equ 0x1F0
 ATA_CTL  equ 0x3F6
 SPIN     equ 20000                   ; iterations that outlast any interrupt latency
 
-header:
-    dd MB_MAGIC
-    dd MB_FLAGS
-    dd -(MB_MAGIC + MB_FLAGS)
-    dd header, header, load_end, bss_end, start
+MULTIBOOT_HEADER
 
 %macro PRINT 2                       ; PRINT "label", value (anything mov eax can take)
     mov eax, %2
@@ -43,51 +38,13 @@ header:
 %endmacro
 
 start:
-    lgdt [gdtr]
-    jmp 0x08:.reload
-.reload:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov fs, ax
-    mov gs, ax
-    mov esp, stack_top
-
-    mov edi, idt
-    mov ecx, 256
-.fill:
-    mov eax, unexpected
-    mov [edi], ax
-    mov word [edi + 2], 0x08
-    mov word [edi + 4], 0x8E00
-    shr eax, 16
-    mov [edi + 6], ax
-    add edi, 8
-    loop .fill
-    mov eax, irq14
-    mov [idt + 0x2E * 8], ax
-    shr eax, 16
-    mov [idt + 0x2E * 8 + 6], ax
-    mov eax, spurious
-    mov [idt + 0x27 * 8], ax
-    mov [idt + 0x2F * 8], ax
-    shr eax, 16
-    mov [idt + 0x27 * 8 + 6], ax
-    mov [idt + 0x2F * 8 + 6], ax
+    FLAT32_ENTER
+    IDT_FILL unexpected
+    IDT_GATE 0x2E, irq14
+    IDT_GATE 0x27, spurious          ; IR7 of either PIC: spurious interrupts
+    IDT_GATE 0x2F, spurious
     lidt [idtr]
-
-    ; PICs: vectors 0x20 / 0x28, cascade on IR2; unmask IRQ2 (master) and IRQ14 (slave IR6)
-    OUTB 0x20, 0x11
-    OUTB 0xA0, 0x11
-    OUTB 0x21, 0x20
-    OUTB 0xA1, 0x28
-    OUTB 0x21, 4
-    OUTB 0xA1, 2
-    OUTB 0x21, 1
-    OUTB 0xA1, 1
-    OUTB 0x21, 0xFB
-    OUTB 0xA1, 0xBF
+    PIC_REMAP 0xFB, 0xBF             ; unmask IRQ2 (cascade) and IRQ14 (slave IR6)
 
     mov esi, hello
     call puts
@@ -574,36 +531,9 @@ putc:
     pop edx
     ret
 
-put_hex:
-    push ecx
-    mov ecx, 8
-.digit:
-    rol eax, 4
-    push eax
-    and al, 0x0F
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    call putc
-    pop eax
-    loop .digit
-    pop ecx
-    ret
+PUT_HEX
 
-align 8
-gdt:
-    dq 0
-    dq 0x00CF9A000000FFFF
-    dq 0x00CF92000000FFFF
-gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw 256 * 8 - 1
-    dd idt
+FLAT32_TABLES
 
 hello:   db "ata test", 10, 0
 bye:     db "ata done", 10, 0
@@ -621,7 +551,7 @@ pattern:
 load_end:
 section .bss
 alignb 16
-idt:    resb 256 * 8
+FLAT32_BSS
 irqs:   resd 1
 seen:   resd 1
 buf:    resb 4096

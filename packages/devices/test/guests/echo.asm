@@ -4,61 +4,17 @@
 bits 32
 org 0x100000
 
-MB_MAGIC equ 0x1BADB002
-MB_FLAGS equ 0x00010000
+%include "flat32.inc"
 COM1     equ 0x3F8
 
-header:
-    dd MB_MAGIC
-    dd MB_FLAGS
-    dd -(MB_MAGIC + MB_FLAGS)
-    dd header, header, load_end, bss_end, start
+MULTIBOOT_HEADER
 
 start:
-    lgdt [gdtr]
-    jmp 0x08:.reload
-.reload:
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ss, ax
-    mov esp, stack_top
-
-    mov edi, idt
-    mov ecx, 256
-.fill:
-    mov eax, unexpected
-    mov [edi], ax
-    mov word [edi + 2], 0x08
-    mov word [edi + 4], 0x8E00
-    shr eax, 16
-    mov [edi + 6], ax
-    add edi, 8
-    loop .fill
-    mov eax, irq4
-    mov [idt + 0x24 * 8], ax
-    shr eax, 16
-    mov [idt + 0x24 * 8 + 6], ax
+    FLAT32_ENTER
+    IDT_FILL unexpected
+    IDT_GATE 0x24, irq4
     lidt [idtr]
-
-    mov al, 0x11
-    out 0x20, al
-    out 0xA0, al
-    mov al, 0x20
-    out 0x21, al
-    mov al, 0x28
-    out 0xA1, al
-    mov al, 4
-    out 0x21, al
-    mov al, 2
-    out 0xA1, al
-    mov al, 1
-    out 0x21, al
-    out 0xA1, al
-    mov al, 0xEF                 ; IRQ4 only
-    out 0x21, al
-    mov al, 0xFF
-    out 0xA1, al
+    PIC_REMAP 0xEF, 0xFF             ; IRQ4 only
 
     mov dx, COM1 + 3
     mov al, 0x80                 ; DLAB
@@ -137,23 +93,11 @@ putc:
     pop edx
     ret
 
-align 8
-gdt:
-    dq 0
-    dq 0x00CF9A000000FFFF
-    dq 0x00CF92000000FFFF
-gdt_end:
-gdtr:
-    dw gdt_end - gdt - 1
-    dd gdt
-idtr:
-    dw 256 * 8 - 1
-    dd idt
+FLAT32_TABLES
 
 load_end:
 section .bss
-alignb 8
-idt:   resb 256 * 8
+FLAT32_BSS
 done:  resb 1
        resb 4096
 stack_top:
