@@ -9,6 +9,8 @@
 #   KERNEL=.../vmlinuz
 #   VMLINUX=.../vmlinux
 #   INITRD=.../initramfs.cpio.gz
+#   MODULES=.../initramfs-modules.cpio.gz   (IDE/SCSI/ext4 modules, appended to INITRD for disk tests)
+#   DISK=.../disk.ext4                      (a 16 MiB empty ext4 image)
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -45,6 +47,9 @@ if [ ! -f "$dir/initramfs.cpio.gz" ]; then
   cp "$dir.tmp"/root/boot/vmlinuz-* "$dir.tmp/vmlinuz"
   cp "$dir.tmp/root/bin/busybox" "$dir.tmp/busybox"
   (cd "$here/../.." && pnpm exec tsx test/guests/initramfs.ts "$dir.tmp/busybox" "$dir.tmp/initramfs.cpio.gz")
+  # The IDE/SCSI/ext4 modules the disk part of /init loads, as a second archive.
+  kdir=$(echo "$dir.tmp"/root/lib/modules/*/kernel)
+  (cd "$here/../.." && pnpm exec tsx test/guests/initramfs.ts modules "$kdir" "$dir.tmp/initramfs-modules.cpio.gz")
   rm -rf "$dir.tmp/debs" "$dir.tmp/root"
   rm -rf "$dir"
   mv "$dir.tmp" "$dir"
@@ -61,6 +66,17 @@ if [ ! -f "$dir/vmlinux" ]; then
   fi
   mv "$dir/vmlinux.tmp" "$dir/vmlinux"
 fi
+# An empty ext4 filesystem for the disk test, made reproducibly (fixed UUID, hash seed and time)
+# by the host's mke2fs (e2fsprogs).
+if [ ! -f "$dir/disk.ext4" ]; then
+  uuid=6e6f6e65-0000-4000-8000-666572727938
+  rm -f "$dir/disk.ext4.tmp"
+  E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -F -t ext4 -b 4096 -L ferry86 -U "$uuid" \
+    -E "hash_seed=$uuid,root_owner=0:0" "$dir/disk.ext4.tmp" 16M >&2
+  mv "$dir/disk.ext4.tmp" "$dir/disk.ext4"
+fi
 echo "KERNEL=$dir/vmlinuz"
 echo "VMLINUX=$dir/vmlinux"
 echo "INITRD=$dir/initramfs.cpio.gz"
+echo "MODULES=$dir/initramfs-modules.cpio.gz"
+echo "DISK=$dir/disk.ext4"

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { LOOP_EXPECTED, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, buildCpio, buildInitramfs, knownData } from './initramfs.ts';
+import {
+  DISK_MODULES, LOOP_EXPECTED, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG, buildCpio, buildInitramfs, buildModulesArchive, knownData,
+} from './initramfs.ts';
 
 interface Parsed {
   name: string;
@@ -60,5 +62,24 @@ describe('initramfs builder', () => {
     let s = 0;
     for (let i = 0; i < 1000; i++) s += i * i;
     expect(s).toBe(LOOP_EXPECTED);
+  });
+
+  it('puts the disk modules in /lib/modules, and /init loads every one of them in dependency order', () => {
+    const p = parseNewc(buildModulesArchive((m) => new TextEncoder().encode(`module ${m}`)));
+    const files = p.filter((e) => (e.mode & 0o170000) === S_IFREG);
+    expect(files.map((e) => e.name)).toEqual(DISK_MODULES.map((m) => `lib/modules/${m.split('/').at(-1)}`));
+    expect(new TextDecoder().decode(files.at(-1)!.data)).toBe('module fs/ext4/ext4.ko');
+    const init = new TextDecoder().decode(parseNewc(buildInitramfs(new Uint8Array(4))).find((e) => e.name === 'init')!.data);
+    const loop = /for m in ([^;]*); do\n\s*insmod/.exec(init);
+    expect(loop, 'the insmod loop of /init').not.toBeNull();
+    const order = loop![1]!.split(' ');
+    expect(order).toEqual(DISK_MODULES.map((m) => m.split('/').at(-1)));
+    // Each module after what it needs (the "depends=" lines of Debian's 6.1 modules).
+    const before = (a: string, b: string) => expect(order.indexOf(a), `${a} before ${b}`).toBeLessThan(order.indexOf(b));
+    before('scsi_mod.ko', 'libata.ko');
+    before('libata.ko', 'ata_piix.ko');
+    before('t10-pi.ko', 'sd_mod.ko');
+    before('jbd2.ko', 'ext4.ko');
+    before('crc32c_generic.ko', 'ext4.ko');
   });
 });
