@@ -13,6 +13,7 @@ COM1     equ 0x3F8
 ATA      equ 0x1F0
 ATA_CTL  equ 0x3F6
 SPIN     equ 20000                   ; iterations that outlast any interrupt latency
+BUSY_POLLS equ 10000000              ; bound on waiting for BSY to clear
 
 MULTIBOOT_HEADER
 
@@ -61,7 +62,7 @@ start:
     OUTB ATA_CTL, 0x04
     call spin
     OUTB ATA_CTL, 0x00
-    call spin
+    call settle
     INB ATA_CTL
     PRINT "reset.altstatus", eax
     INB ATA + 1
@@ -154,7 +155,7 @@ start:
     PRINT "read.status2", eax
     mov edi, buf + 512
     call read_block
-    call spin
+    call settle
     PRINT "read.irqs3", [irqs]
     INB ATA + 7
     PRINT "read.status3", eax
@@ -172,7 +173,7 @@ start:
     mov cl, 2
     mov ch, 0x30
     call issue_lba28
-    call spin
+    call settle
     PRINT "write.irqs0", [irqs]
     INB ATA_CTL
     PRINT "write.status0", eax
@@ -237,7 +238,7 @@ start:
     mov ecx, 1024
     mov dx, ATA
     rep insw
-    call spin
+    call settle
     INB ATA + 7
     PRINT "readmult.status3", eax
     PRINT "readmult.irqs", [irqs]
@@ -330,7 +331,7 @@ start:
     call zero_irqs
     OUTB ATA_CTL, 0x02
     OUTB ATA + 7, 0xEC
-    call spin
+    call settle
     PRINT "nien.irqs", [irqs]
     INB ATA_CTL
     PRINT "nien.altstatus", eax
@@ -338,7 +339,7 @@ start:
     call read_block
     INB ATA + 7                      ; acknowledge before enabling INTRQ again
     OUTB ATA_CTL, 0x00
-    call spin
+    call settle
     PRINT "nien.after.irqs", [irqs]
 
     ; ---- SET FEATURES, FLUSH CACHE, EXECUTE DEVICE DIAGNOSTIC, INITIALIZE DEVICE PARAMETERS ----
@@ -444,7 +445,7 @@ wait_irq:
     mov esi, timeout
     call puts
 .done:
-    call spin                        ; let any further (wrong) interrupt arrive too
+    call settle                        ; let any further (wrong) interrupt arrive too
     mov eax, [irqs]
     mov [seen], eax
     pop ebx
@@ -454,6 +455,28 @@ zero_irqs:
     mov dword [irqs], 0
     mov dword [seen], 0
     ret
+
+; settle: wait until the device is not busy (alternate status, no side effects), then spin.
+; ATA-6 §9.2/§9.6: a host polls BSY before reading the outcome of a reset or command; QEMU
+; finishes some of them asynchronously, later when its host is loaded. ferry86 never shows BSY
+; outside SRST, so there this is the spin alone.
+settle:
+    push ecx
+    push edx
+    push eax
+    mov ecx, BUSY_POLLS
+    mov dx, ATA_CTL
+.poll:
+    in al, dx
+    test al, 0x80
+    jz .ready
+    dec ecx
+    jnz .poll
+.ready:
+    pop eax
+    pop edx
+    pop ecx
+    jmp spin
 
 spin:
     push ecx
