@@ -16,7 +16,7 @@
  * One boot is about 7.3 billion instructions; the restored runs (4.3 billion from the kernel-boot
  * snapshot, under 0.9 billion from the others) overlap the recording run on other cores.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { MigratablePc, saveSnapshot, stateDigest } from '@ferry86/migrate';
 import { DISK_MARKERS, knownData, MARKERS } from './guests/initramfs.ts';
 import { fetchLinux } from './guests/linux-files.ts';
 import type { RestoredRun } from './guests/restore-linux.ts';
+import { runTsxChild } from './support/tsx-child.ts';
 
 const MEMORY_MIB = 64;
 // ferry86.disk: /init loads the disk modules and does its disk work (test/guests/initramfs.ts).
@@ -63,23 +64,10 @@ interface SnapshotPoint {
 }
 
 const script = fileURLToPath(new URL('./guests/restore-linux.ts', import.meta.url));
-const workspace = fileURLToPath(new URL('..', import.meta.url));
 
 /** Restores `file` in a new Node process (with the disk's base image) and resolves with what it reports. */
 function restoreInChild(file: string, disk: string): Promise<RestoredRun> {
-  return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', script, file, '--disk', disk];
-    const child = spawn(process.execPath, args, { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`restore-linux.ts exited with ${code}:\n${err.slice(-3000)}`));
-      else resolve(JSON.parse(out) as RestoredRun);
-    });
-  });
+  return runTsxChild<RestoredRun>(script, [file, '--disk', disk]);
 }
 
 describe("snapshots of Debian's Linux 6.1 restored in new processes", () => {

@@ -8,7 +8,7 @@
  * in between) and restored in a new process continues to the same console and the same final
  * state as the run that never stopped.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,11 +19,11 @@ import { IncrementalSnapshotter, MigratablePc, stateDigest } from '@ferry86/migr
 import { blankDisk, blankDiskFile, DISKLOG_SCRIPT, extractScript, extractSelftest, runOnce } from '../examples/toyos/run-qemu.mjs';
 import { driveScript, type ScriptPosition } from '../examples/toyos/disk-script.ts';
 import { GuestConsole } from './support/guest-console.ts';
+import { runTsxChild } from './support/tsx-child.ts';
 
 const toyos = (p: string) => fileURLToPath(new URL(`../examples/toyos/${p}`, import.meta.url));
 const expected = readFileSync(toyos('expected/selftest.qemu.txt'), 'latin1').split('\n').slice(0, -1);
 const expectedLog = readFileSync(toyos('expected/disklog.qemu.txt'), 'latin1').split('\n').slice(0, -1);
-const workspace = fileURLToPath(new URL('..', import.meta.url));
 /** A smaller machine than QEMU's for the disk runs: the log transcript does not depend on it. */
 const DISK_RUN = { memoryMiB: 16, cmdline: 'workers=2 pages=64' };
 
@@ -41,18 +41,7 @@ interface ChildResult {
 }
 
 function restoreInChild(job: string): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', toyos('restore-child.ts'), job], { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`restore-child.ts exited with ${code}:\n${err.slice(-3000)}`));
-      else resolve(JSON.parse(out) as ChildResult);
-    });
-  });
+  return runTsxChild<ChildResult>(toyos('restore-child.ts'), [job]);
 }
 
 describe('toyos', () => {
