@@ -45,10 +45,33 @@ export class MigratablePc implements HostedMachine {
   }
 }
 
-/** The machine factory of the PC worker: a configuration from a stream header or create(). */
-export function createPcMachine(config: unknown): MigratablePc {
+const DISK_SLOTS = ['primaryMaster', 'primarySlave'] as const;
+
+/**
+ * The machine factory of the PC worker: a configuration from a stream header or create(). A disk
+ * slot that is not an image itself (a header names only `{ sectors }`; create() may say `true`)
+ * takes the base image provided as resource "disk:<slot>" (VmWorker.provide); the disk's own
+ * state then checks it is the image the overlay was written over.
+ */
+export function createPcMachine(config: unknown, resources: ReadonlyMap<string, Uint8Array> = new Map()): MigratablePc {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     throw new TypeError('a PC configuration must be an object such as { "memoryMiB": 64 }');
+  }
+  const pc = config as PcMachineConfig & { disks?: Record<string, unknown> };
+  if (pc.disks && typeof pc.disks === 'object') {
+    const disks: Record<string, unknown> = { ...pc.disks };
+    for (const slot of DISK_SLOTS) {
+      const d = disks[slot];
+      if (d === undefined || d === null || d instanceof Uint8Array) continue;
+      const image = resources.get(`disk:${slot}`);
+      if (!image) throw new TypeError(`disks.${slot} needs its base image: provide it as resource "disk:${slot}" first`);
+      const want = (d as { sectors?: unknown }).sectors;
+      if (typeof want === 'number' && want * 512 !== image.length) {
+        throw new TypeError(`disks.${slot} has ${want} sectors but resource "disk:${slot}" is ${image.length} bytes`);
+      }
+      disks[slot] = image;
+    }
+    return new MigratablePc(new PcMachine({ ...pc, disks } as PcMachineConfig));
   }
   return new MigratablePc(new PcMachine(config as PcMachineConfig));
 }

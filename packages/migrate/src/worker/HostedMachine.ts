@@ -13,8 +13,12 @@ export interface HostedMachine extends MigratableMachine {
   loadMultiboot?(image: Uint8Array, cmdline?: string): void;
 }
 
-/** Builds a machine from a JSON configuration (the one in a stream header when migrating). */
-export type MachineFactory = (config: unknown) => HostedMachine;
+/**
+ * Builds a machine from a JSON configuration (the one in a stream header when migrating) and the
+ * large inputs a configuration only names, which the embedder handed to the worker beforehand
+ * (VmWorker.provide): e.g. a PC's disk base images, which never travel in a stream.
+ */
+export type MachineFactory = (config: unknown, resources: ReadonlyMap<string, Uint8Array>) => HostedMachine;
 
 const RUNTIME_SCHEMA: SectionSchema = {
   type: 'ferry86-vm-runtime',

@@ -83,6 +83,7 @@ export class VmRuntime {
   private readonly slice: number;
   private readonly wake = new Signal();
   private readonly backlogLimit: number;
+  private readonly resources = new Map<string, Uint8Array>();
 
   constructor(
     private readonly factory: MachineFactory,
@@ -94,9 +95,19 @@ export class VmRuntime {
 
   // ---- machine lifecycle ------------------------------------------------------------------------
 
+  /**
+   * Keeps a large input the machine factory may need, by name (for the PC: "disk:primaryMaster",
+   * "disk:primarySlave"). A destination must have the source's disk images before it receives.
+   */
+  provide(name: string, bytes: Uint8Array): void {
+    if (typeof name !== 'string' || name === '') throw new TypeError('a resource needs a name');
+    if (!(bytes instanceof Uint8Array)) throw new TypeError(`resource "${name}" must be a Uint8Array`);
+    this.resources.set(name, bytes);
+  }
+
   create(config: unknown): void {
     if (this.running || this.migrating) throw new Error('pause the machine before replacing it');
-    this.adopt(this.factory(config));
+    this.adopt(this.factory(config, this.resources));
     this.runtimeState.serialSeq = 0;
     this.fenced = false;
     this.source?.dispose();
@@ -265,7 +276,7 @@ export class VmRuntime {
     this.migrating = true;
     const state = new RuntimeState();
     const target = new MigrationTarget<HostedMachine>({
-      createMachine: (c) => this.factory(c),
+      createMachine: (c) => this.factory(c, this.resources),
       extraParts: [state],
       limits: this.opts.limits,
     });

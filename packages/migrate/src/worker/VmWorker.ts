@@ -97,6 +97,15 @@ export class VmWorker {
     return unwrap(await Promise.race([p, this.death]));
   }
 
+  /**
+   * Hands the worker a large input its machine factory needs by name; for the PC, the disk base
+   * images "disk:primaryMaster" / "disk:primarySlave" (a copy is sent). A machine created with
+   * `disks: { primaryMaster: true }`, or received by migration, takes its image from here.
+   */
+  async provide(name: string, bytes: Uint8Array): Promise<void> {
+    await this.call(this.remote.provide(name, bytes));
+  }
+
   async create(config: object): Promise<void> {
     await this.call(this.remote.create(config));
   }

@@ -6,6 +6,7 @@ import type { MigrateToOptions, MigrateToResult, ReceiveFromResult, VmRuntime, V
 
 /** The control API a VM worker exposes through comlink (every result in an RpcResult envelope). */
 export interface VmWorkerApi {
+  provide(name: string, bytes: Uint8Array): Promise<RpcResult<void>>;
   create(config: unknown): Promise<RpcResult<void>>;
   loadMultiboot(image: Uint8Array, cmdline?: string): Promise<RpcResult<void>>;
   start(): Promise<RpcResult<void>>;
@@ -27,6 +28,7 @@ export interface VmWorkerApi {
 export function createWorkerApi(rt: VmRuntime, onTerminate: () => void): VmWorkerApi {
   const port = (p: MessagePort): MessagePortLike => p as unknown as MessagePortLike;
   return {
+    provide: (name, bytes) => envelope(() => rt.provide(name, bytes)),
     create: (config) => envelope(() => rt.create(config)),
     loadMultiboot: (image, cmdline) => envelope(() => rt.loadMultiboot(image, cmdline)),
     start: () => envelope(() => rt.start()),
