@@ -14,7 +14,7 @@ export { allParts, type MigratableMachine, type MigratableMemory, type Migratabl
 export { RamWriter } from './snapshot/RamWriter.ts';
 export { StateLoader, type StateLoaderOptions } from './snapshot/StateLoader.ts';
 export { saveSnapshot, snapshotChunks, snapshotChunksAsync, PRODUCER, type SaveSnapshotOptions, type SnapshotStats } from './snapshot/saveSnapshot.ts';
-export { restoreSnapshot, restoreSnapshotChain, SnapshotRestorer, type RestoreSnapshotOptions, type RestoreResult } from './snapshot/restoreSnapshot.ts';
+export { restoreSnapshot, restoreSnapshotChain, restoreSnapshotChainAsync, SnapshotRestorer, type RestoreSnapshotOptions, type RestoreResult } from './snapshot/restoreSnapshot.ts';
 export { IncrementalSnapshotter, type IncrementalSnapshotterOptions, type ChainSnapshotInfo } from './snapshot/IncrementalSnapshotter.ts';
 export type { ChainLink } from './snapshot/StateLoader.ts';
 export { isDeltaStateful, type DeltaStateful, type DeltaLog } from './snapshot/DeltaPart.ts';

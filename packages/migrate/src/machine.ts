@@ -24,6 +24,12 @@ export interface MigratableMemory {
    * (so decoded-code caches drop stale instructions) and makes the page present.
    */
   fillPage(page: number, data: Uint8Array | null): void;
+  /**
+   * Optional hint: true if the page is present and was never written since the memory was made,
+   * so it holds zeros. Writers skip reading such pages and restores skip clearing them (the
+   * first touch of untouched host memory costs a page fault). False or absent says nothing.
+   */
+  isPristine?(page: number): boolean;
   /** Page presence (post-copy); when absent, every page counts as present. */
   readonly presence?: { isPresent(page: number): boolean };
 }

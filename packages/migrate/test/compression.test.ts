@@ -145,6 +145,7 @@ describe('compressed snapshots (format version 2)', () => {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0;
       ram[i] = x >>> 24;
     }
+    for (let p = 0; p < m.memory.pageCount; p++) m.memory.markWritten(p);
     const bytes = saveSnapshot(m, { compress: nodeDeflateCodec(1)! });
     const types = new Set(splitStream(bytes).frames.map((f) => f.type));
     expect(types.has(FrameType.Pages)).toBe(true);

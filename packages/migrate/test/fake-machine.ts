@@ -109,11 +109,15 @@ export class FakeMachine implements MigratableMachine {
   }
 }
 
-/** Fills some pages with recognisable data and leaves the rest zero. */
+/**
+ * Fills some pages with recognisable data and leaves the rest zero. Writes RAM directly, so it
+ * tells the memory which pages it wrote (markWritten), as every writer of `ram` must.
+ */
 export function scribble(m: FakeMachine, everyNth = 3): void {
   const ram = m.memory.ram;
   for (let p = 0; p < m.memory.pageCount; p += everyNth) {
     for (let i = 0; i < 4096; i += 64) ram[p * 4096 + i] = (p * 31 + i) & 0xff || 1;
+    m.memory.markWritten(p);
   }
 }
 

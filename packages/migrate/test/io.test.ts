@@ -131,6 +131,7 @@ describe('streaming snapshot writers', () => {
     const dense = createPcMachine({ memoryMiB: 16 });
     const ram = dense.memory.ram;
     for (let i = 0; i < ram.length; i += 7) ram[i] = (i * 2654435761) >>> 24;
+    for (let p = 0; p < dense.memory.pageCount; p++) dense.memory.markWritten(p);
     const plainDense = saveSnapshot(dense, { chunkSize: CHUNK });
     let pagesDone = 0;
     const rs = snapshotReadableStream(dense, { chunkSize: CHUNK, onProgress: (p) => (pagesDone = p) });

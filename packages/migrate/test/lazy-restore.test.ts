@@ -7,6 +7,7 @@ import {
   saveSnapshot,
   SnapshotFormatError,
   stateDigest,
+  streamDeflateCodec,
   type MigratablePc,
 } from '../src/index.ts';
 import { bootToyos, runTo } from './toyos-machine.ts';
@@ -113,5 +114,24 @@ describe('lazy restore of toyos', () => {
     expect(() => LazyRestorer.open(l, l.pc.phys.presence, bad)).toThrow(SnapshotFormatError);
     expect(stateDigest(l)).toBe(before);
     expect(l.pc.phys.presence.absentCount).toBe(0);
+  });
+
+  it('openAsync reads a compressed snapshot with an asynchronous-only decompressor (browsers)', async () => {
+    const { m } = bootToyos(4_000_000, CMDLINE, MIB);
+    const ws = recordWorkingSet(m, m.pc.phys.presence, WINDOW);
+    const bytes = saveSnapshot(m, { workingSet: ws, compress: true });
+    const eager = createPcMachine({ memoryMiB: MIB });
+    restoreSnapshot(eager, bytes);
+    const l = createPcMachine({ memoryMiB: MIB });
+    const web = streamDeflateCodec()!;
+    expect(() => LazyRestorer.open(l, l.pc.phys.presence, bytes, { codec: web })).toThrow(/pushAsync/);
+    const lazy = await LazyRestorer.openAsync(l, l.pc.phys.presence, bytes, { codec: web });
+    expect(Array.from(lazy.workingSetPages)).toEqual(Array.from(ws));
+    lazy.start({ preloadWorkingSet: true });
+    const target = eager.instructionCount + 500_000;
+    runTo(eager, target);
+    while (l.instructionCount < target) lazy.run(target - l.instructionCount);
+    lazy.finish();
+    expect(stateDigest(l)).toBe(stateDigest(eager));
   });
 });

@@ -29,11 +29,11 @@ describe('snapshot round trip', () => {
 
   it('elides zero pages: a mostly empty machine makes a small snapshot', () => {
     const m = new FakeMachine({ ramKiB: 4096, hotPages: 4 });
-    m.memory.ram[5 * 4096 + 1] = 9;
+    m.memory.writeBytes(5 * 4096 + 1, Uint8Array.of(9));
     const bytes = saveSnapshot(m);
     expect(bytes.length).toBeLessThan(3 * 4096);
     const dst = new FakeMachine({ ramKiB: 4096, hotPages: 4 });
-    dst.memory.ram.fill(0xaa);
+    dst.memory.writeBytes(0, new Uint8Array(dst.memory.ramSize).fill(0xaa));
     restoreSnapshot(dst, bytes);
     expect(Buffer.from(dst.memory.ram).equals(Buffer.from(m.memory.ram))).toBe(true);
   });

@@ -60,6 +60,12 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
   readonly ramSize: number;
   readonly pageCount: number;
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  /**
+   * All of RAM. Write it through writeBytes / writePhys* / fillPage; code that writes this array
+   * directly must call markWritten(page) for every page it changed. Everything that must see
+   * guest writes relies on that: dirty logs (live migration, incremental snapshots), the
+   * decoded-code cache, and isPristine (snapshot writers treat never-written pages as zero).
+   */
   readonly ram: Uint8Array;
   readonly ram16: Uint16Array;
   readonly ram32: Int32Array;
@@ -68,6 +74,15 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
   readonly presence: PagePresence;
   /** Active dirty logs; the TLB fill path reads this. */
   readonly logs: DirtyLog[] = [];
+  /**
+   * 1 = the RAM page was written at least once since this memory was created. A page still at 0
+   * holds the zero bytes a fresh ArrayBuffer is born with, and the host OS has not even given it
+   * a physical frame yet: snapshot writers skip reading it and restores skip clearing it, which
+   * matters because the first touch of a host page costs microseconds (a fault), far more than
+   * reading or clearing it. Kept like a dirty log that is never collected: a page gets a TLB
+   * write entry only once it is marked here, so the first write of every path reaches markWritten.
+   */
+  private readonly written: Uint8Array;
   private readonly romPages = new Map<number, Uint8Array>();
   private readonly romRegions: { base: number; data: Uint8Array }[] = [];
   private readonly mmioPages = new Map<number, MmioHandler>();
@@ -90,6 +105,7 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
     this.ram32 = new Int32Array(this.buffer);
     this.kind = new Uint8Array(PAGES_4G);
     this.kind.fill(PageKind.Ram, 0, this.pageCount);
+    this.written = new Uint8Array(this.pageCount);
     this.presence = new PagePresence(this.pageCount);
     this.presence.addAbsentListener(() => {
       for (const c of this.caches) c.flushAll();
@@ -219,6 +235,7 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
 
   /** Marks a RAM page written in every active log. Called by every write path. */
   markWritten(page: number): void {
+    this.written[page] = 1;
     const logs = this.logs;
     for (let i = 0; i < logs.length; i++) {
       const log = logs[i]!;
@@ -228,6 +245,7 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
 
   /** True if a TLB may hold a write entry for this page: every log has it marked already. */
   writeCacheable(page: number): boolean {
+    if (this.written[page] === 0) return false;
     const logs = this.logs;
     for (let i = 0; i < logs.length; i++) if (logs[i]!.bits[page] === 0) return false;
     return true;
@@ -367,6 +385,14 @@ export class PhysicalMemory implements Stateful, WriteTrapControl {
       return;
     }
     for (let i = 0; i < data.length; i++) this.writePhys8(addr + i, data[i]!);
+  }
+
+  /**
+   * True if RAM page `page` is present and has never been written since this memory was created,
+   * so it holds zeros without anyone having to read it (see `written`). False says nothing.
+   */
+  isPristine(page: number): boolean {
+    return this.written[page] === 0 && this.presence.bits[page] === 1;
   }
 
   /** Writes a whole page as it arrives (migration, lazy restore): marks logs, makes it present. */

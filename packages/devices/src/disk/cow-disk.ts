@@ -16,6 +16,9 @@ import type { SectionSchema, StateRecord, Stateful } from '@ferry86/mmu';
 import { bool, bytes, checkSchema, num, require, str } from '../stateful-util.ts';
 import { BlockDirtyLog } from './block-dirty-log.ts';
 import { hashDiskImage } from './disk-hash.ts';
+
+/** Base image → its hash. The base is read-only by contract, so its hash never goes stale. */
+const baseHashes = new WeakMap<Uint8Array, string>();
 import { DiskImageMismatchError, DiskRangeError } from './errors.ts';
 
 export const SECTOR_SIZE = 512;
@@ -79,7 +82,12 @@ export class CowDisk implements Stateful {
 
   /** The base image's identity (size and hash), as snapshots record it. Hashed once, on first use. */
   get baseIdentity(): { bytes: number; hash: string } {
-    this.hash ??= hashDiskImage(this.base);
+    if (this.hash === null) {
+      // Machines built from the same base array (clones, restores, migration targets) share
+      // one hash: hashing a large image takes longer than the rest of a restore.
+      this.hash = baseHashes.get(this.base) ?? hashDiskImage(this.base);
+      baseHashes.set(this.base, this.hash);
+    }
     return { bytes: this.byteLength, hash: this.hash };
   }
 

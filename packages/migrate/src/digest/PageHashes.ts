@@ -50,6 +50,15 @@ export class PageHashes {
     hashWords(words, page * PAGE_WORDS, PAGE_WORDS, 4096, this.table, page * 4);
   }
 
+  /** Hashes pages[0, n) of RAM (`words`: its word view, or null when RAM is not word-aligned). */
+  setPagesFromRam(ram: Uint8Array, words: Uint32Array | null, pages: ArrayLike<number>, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const p = pages[i]!;
+      if (words) this.setFromRam(words, p);
+      else this.setFromBytes(p, ram.subarray(p * 4096, (p + 1) * 4096));
+    }
+  }
+
   /** Hashes page data at any alignment. */
   setFromBytes(page: number, data: Uint8Array): void {
     hashBytes(data, this.table, page * 4);

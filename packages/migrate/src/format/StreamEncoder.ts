@@ -10,6 +10,7 @@ import {
   PageRecordKind,
 } from './constants.ts';
 import { crc32c } from './crc32c.ts';
+import { pagesPayloadBytes } from './frame-sizes.ts';
 import type { PageCodec } from './page-codec.ts';
 
 export interface StreamEncoderOptions {
@@ -26,6 +27,14 @@ export interface StreamEncoderOptions {
    * shrink stays a plain Pages frame.
    */
   compressor?: PageCodec;
+  /**
+   * Write the whole stream into this buffer instead of fresh chunks (the caller sized it
+   * exactly; writing past its end throws). Emitted chunks are then consecutive views of it.
+   * Framing is the same as without it (frames still follow `chunkSize`), so the bytes are too.
+   * Saves the copy of every byte into a final buffer, and the host page faults of touching a
+   * second, fresh buffer of the stream's size.
+   */
+  into?: Uint8Array;
 }
 
 /**
@@ -51,6 +60,9 @@ export class StreamEncoder {
   compressedPageBytes = 0;
   private readonly deflate: ((data: Uint8Array) => Uint8Array) | null;
   private readonly codecId: number;
+  /** With `into`: the buffer, and how much of it was emitted. */
+  private readonly into: Uint8Array | null;
+  private emitted = 0;
 
   constructor(
     private readonly emit: (chunk: Uint8Array) => void,
@@ -63,8 +75,10 @@ export class StreamEncoder {
     }
     this.deflate = opts.compressor?.deflateSync ?? null;
     this.codecId = opts.compressor?.id ?? 0;
-    this.chunk = new Uint8Array(this.chunkSize + this.headroom);
-    this.view = new DataView(this.chunk.buffer);
+    this.into = opts.into ?? null;
+    if (this.into && this.headroom !== 0) throw new TypeError('StreamEncoder: `into` and `headroom` do not go together');
+    this.chunk = this.into ?? new Uint8Array(this.chunkSize + this.headroom);
+    this.view = new DataView(this.chunk.buffer, this.chunk.byteOffset, this.chunk.byteLength);
     this.pos = this.headroom;
     const perPage = PAGE_SIZE + 5;
     const fixed = FRAME_HEADER_BYTES + FRAME_CRC_BYTES + 4 + 3;
@@ -73,7 +87,7 @@ export class StreamEncoder {
 
   /** Bytes waiting in the current, not yet emitted chunk. */
   get pendingBytes(): number {
-    return this.pos - this.headroom;
+    return this.pos - this.headroom - this.emitted;
   }
 
   /** Writes raw bytes that are not a frame (the stream header). */
@@ -86,6 +100,11 @@ export class StreamEncoder {
 
   /** Emits the current chunk if it holds anything. */
   flush(): void {
+    if (this.into) {
+      if (this.pos > this.emitted) this.emit(this.into.subarray(this.emitted, this.pos));
+      this.emitted = this.pos;
+      return;
+    }
     if (this.pos === this.headroom) return;
     const out = this.chunk.subarray(0, this.pos);
     this.chunk = new Uint8Array(this.chunkSize + this.headroom);
@@ -96,6 +115,7 @@ export class StreamEncoder {
 
   private reserve(n: number): void {
     if (this.pos + n <= this.chunk.length) return;
+    if (this.into) throw new RangeError(`StreamEncoder: the stream outgrew the ${this.into.length}-byte buffer it was given`);
     this.flush();
     if (this.headroom + n > this.chunk.length) {
       this.chunk = new Uint8Array(this.headroom + n);
@@ -147,7 +167,7 @@ export class StreamEncoder {
   fullPages(ram: Uint8Array, pages: ArrayLike<number>, from: number, n: number): void {
     if (n <= 0 || n > MAX_PAGES_PER_FRAME) throw new RangeError(`a Pages frame holds 1..${MAX_PAGES_PER_FRAME} pages`);
     const kindsBytes = (n + 3) & ~3;
-    const length = 4 + 4 * n + kindsBytes + n * PAGE_SIZE;
+    const length = pagesPayloadBytes(n);
     let p = this.begin(FrameType.Pages, length);
     const v = this.view;
     v.setUint32(p, n, true);

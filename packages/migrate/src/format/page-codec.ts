@@ -1,4 +1,5 @@
 import { PageCodecId } from './constants.ts';
+import { SnapshotSaveError } from './errors.ts';
 
 /**
  * A compression method for RAM page data (CompressedPages frames). Node has synchronous zlib,
@@ -56,6 +57,21 @@ export function streamDeflateCodec(): PageCodec | null {
     deflate: (d) => through(new CompressionStream('deflate-raw'), d, Infinity),
     inflate: (d, max) => through(new DecompressionStream('deflate-raw'), d, max),
   };
+}
+
+/**
+ * The codec a `compress` option asks for: null for none, this platform's default for true (throws
+ * SnapshotSaveError where there is none), else the codec given. With `sync`, the codec must
+ * compress synchronously (throws SnapshotSaveError naming `asyncAlternative` otherwise).
+ */
+export function codecForSave(compress: boolean | PageCodec | undefined, sync?: { asyncAlternative: string }): PageCodec | null {
+  if (!compress) return null;
+  const codec = compress === true ? defaultPageCodec() : compress;
+  if (!codec) throw new SnapshotSaveError('cannot compress: this platform has neither node:zlib nor CompressionStream');
+  if (sync && !codec.deflateSync) {
+    throw new SnapshotSaveError(`cannot compress synchronously with ${codec.name}: use ${sync.asyncAlternative}`);
+  }
+  return codec;
 }
 
 /** The best DEFLATE codec of this platform: node:zlib (synchronous too), else the web streams. */

@@ -1,6 +1,7 @@
 import type { Stateful } from '@ferry86/mmu';
 import type { StreamLimits } from '../format/constants.ts';
 import { StreamDecoder } from '../format/StreamDecoder.ts';
+import type { PageCodec } from '../format/page-codec.ts';
 import { digestToHex } from '../digest/stateDigest.ts';
 import type { MigratableMachine } from '../machine.ts';
 import { StateLoader, type ChainLink } from '../snapshot/StateLoader.ts';
@@ -14,6 +15,8 @@ export interface LazyMachine extends MigratableMachine {
 export interface LazyRestoreOptions {
   extraParts?: readonly Stateful[];
   limits?: Partial<StreamLimits>;
+  /** Decompressor for compressed snapshots (default: node:zlib, else DecompressionStream — openAsync only). */
+  codec?: PageCodec | null;
   /** Pages loaded by each pump() between run slices (default 64). */
   prefetchBatch?: number;
 }
@@ -82,11 +85,31 @@ export class LazyRestorer {
    * The bytes are referenced, not copied, until every page is loaded: do not modify them.
    */
   static open(machine: LazyMachine, presence: PresenceControl, bytes: Uint8Array, opts: LazyRestoreOptions = {}): LazyRestorer {
-    const ws = new WorkingSetPart(new Uint32Array(0), 0, machine.memory.pageCount);
-    const loader = new StateLoader<LazyMachine>({ mode: 'stage', machine, extraParts: [...(opts.extraParts ?? []), ws] });
-    const decoder = new StreamDecoder(loader, opts.limits);
+    const { loader, decoder, ws } = LazyRestorer.decoding(machine, opts);
     decoder.push(bytes);
     decoder.finish();
+    return LazyRestorer.opened(machine, presence, loader, ws, opts);
+  }
+
+  /**
+   * open() that also reads compressed snapshots where only an asynchronous decompressor exists
+   * (browsers: DecompressionStream). Compressed page frames are inflated here, up front, so
+   * pages still load synchronously while the guest runs.
+   */
+  static async openAsync(machine: LazyMachine, presence: PresenceControl, bytes: Uint8Array, opts: LazyRestoreOptions = {}): Promise<LazyRestorer> {
+    const { loader, decoder, ws } = LazyRestorer.decoding(machine, opts);
+    await decoder.pushAsync(bytes);
+    await decoder.finishAsync();
+    return LazyRestorer.opened(machine, presence, loader, ws, opts);
+  }
+
+  private static decoding(machine: LazyMachine, opts: LazyRestoreOptions) {
+    const ws = new WorkingSetPart(new Uint32Array(0), 0, machine.memory.pageCount);
+    const loader = new StateLoader<LazyMachine>({ mode: 'stage', machine, extraParts: [...(opts.extraParts ?? []), ws] });
+    return { loader, decoder: new StreamDecoder(loader, opts.limits, { codec: opts.codec }), ws };
+  }
+
+  private static opened(machine: LazyMachine, presence: PresenceControl, loader: StateLoader<LazyMachine>, ws: WorkingSetPart, opts: LazyRestoreOptions): LazyRestorer {
     // The working set is read from the staged record now; commit() loads it into `ws` as well.
     const staged = loader.stagedRecord(ws.sectionName);
     if (staged) ws.loadState(staged);

@@ -1,6 +1,8 @@
 import type { Stateful } from '@ferry86/mmu';
 import { encodeHeader } from '../format/header.ts';
 import { StreamEncoder } from '../format/StreamEncoder.ts';
+import { HEADER_FLAG_COMPRESSED } from '../format/constants.ts';
+import { codecForSave, type PageCodec } from '../format/page-codec.ts';
 import { combineDigest, digestToHex, encodeParts } from '../digest/stateDigest.ts';
 import { PageHashes } from '../digest/PageHashes.ts';
 import { allParts, type MigratableDirtyLog, type MigratableMachine } from '../machine.ts';
@@ -14,6 +16,11 @@ export interface IncrementalSnapshotterOptions {
   /** Chunk size handed to the writer (default 1 MiB). */
   chunkSize?: number;
   producer?: string;
+  /**
+   * Compress RAM page data (format version 2) with a synchronous codec: true for node:zlib, or a
+   * codec with deflateSync. Browsers, whose CompressionStream is asynchronous only, save plain.
+   */
+  compress?: boolean | PageCodec;
 }
 
 /** What one save of a chain produced. */
@@ -56,11 +63,13 @@ export class IncrementalSnapshotter {
   private last: { name: string; digest: Uint32Array } | null = null;
   private count = 0;
   private busy = false;
+  private readonly codec: PageCodec | null;
 
   constructor(
     readonly machine: MigratableMachine,
     private readonly opts: IncrementalSnapshotterOptions = {},
   ) {
+    this.codec = codecForSave(opts.compress, { asyncAlternative: 'saveSnapshot-based writers (snapshotChunksAsync)' });
     this.log = machine.memory.createDirtyLog('incremental-snapshot');
     this.hashes = new PageHashes(machine.memory.pageCount);
     for (const p of allParts(machine, opts.extraParts)) {
@@ -130,7 +139,8 @@ export class IncrementalSnapshotter {
     let done = false;
     try {
       const queue: Uint8Array[] = [];
-      const enc = new StreamEncoder((c) => queue.push(c), { chunkSize: this.opts.chunkSize });
+      const codec = this.codec;
+      const enc = new StreamEncoder((c) => queue.push(c), { chunkSize: this.opts.chunkSize, compressor: codec ?? undefined });
       const parts = allParts(m, this.opts.extraParts);
       const sections = encodeParts(parts).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       // What travels: the full encoding, or for a delta part after the first snapshot its delta.
@@ -144,7 +154,7 @@ export class IncrementalSnapshotter {
         carried[p.sectionName] = deltaUnitCount(record ?? p.saveState());
       }
       const ram = new RamWriter(m.memory.ram, enc, this.hashes);
-      enc.raw(encodeHeader(this.opts.producer ?? PRODUCER, m.config, pageCount));
+      enc.raw(encodeHeader(this.opts.producer ?? PRODUCER, m.config, pageCount, codec ? HEADER_FLAG_COMPRESSED : 0));
       if (parent) enc.parent(parent.digest, parent.name);
       let bytes = 0;
       for (let i = 0; i < pages.length; i += 1024) {

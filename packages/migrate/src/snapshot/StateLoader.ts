@@ -194,15 +194,8 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
     if (this.opts.mode === 'stage') {
       for (let p = first; p < first + count; p++) this.stagedPages[p] = null;
     } else {
-      // A fresh machine's RAM is mostly zero already: checking is cheaper than clearing, and
-      // leaving an identical page alone needs no dirty-log or code-cache bookkeeping.
       const t0 = performance.now();
-      const mem = this.machine!.memory;
-      const words = this.words;
-      const presence = mem.presence;
-      for (let p = first; p < first + count; p++) {
-        if (!words || !isZeroPage(words, p) || (presence && !presence.isPresent(p))) mem.fillPage(p, null);
-      }
+      for (let p = first; p < first + count; p++) this.clearPage(p);
       this.zeroMs += performance.now() - t0;
     }
   }
@@ -218,6 +211,19 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
       if (this.words) this.hashes!.setFromRam(this.words, page);
       else this.hashes!.setFromBytes(page, this.machine!.memory.ram.subarray(page * PAGE_SIZE, (page + 1) * PAGE_SIZE));
     }
+  }
+
+  /**
+   * Makes page p zero. A fresh machine's RAM is mostly zero already, and mostly never touched:
+   * a pristine page is left alone without even reading it (touching it would cost a host page
+   * fault), a zero page is left alone after checking (cheaper than clearing, and an unchanged
+   * page needs no dirty-log or code-cache bookkeeping); only an absent or non-zero page is filled.
+   */
+  private clearPage(p: number): void {
+    const mem = this.machine!.memory;
+    if (mem.isPristine?.(p)) return;
+    const words = this.words;
+    if (!words || !isZeroPage(words, p) || (mem.presence && !mem.presence.isPresent(p))) mem.fillPage(p, null);
   }
 
   round(n: number): void {
@@ -297,7 +303,12 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
     if (this.opts.mode === 'stage' && opts.pages !== false) {
       const mem = m.memory;
       const pages = this.stagedPages;
-      for (let p = 0; p < pages.length; p++) mem.fillPage(p, pages[p] ?? null);
+      this.words ??= ramWords(mem.ram);
+      for (let p = 0; p < pages.length; p++) {
+        const data = pages[p];
+        if (data) mem.fillPage(p, data);
+        else this.clearPage(p);
+      }
       this.stagedPages = [];
     }
     return m;

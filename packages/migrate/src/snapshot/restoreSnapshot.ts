@@ -91,26 +91,89 @@ export function restoreSnapshotChain(
   chain: readonly (Uint8Array | Iterable<Uint8Array>)[],
   opts: RestoreSnapshotOptions = {},
 ): RestoreResult {
-  if (chain.length === 0) throw new RangeError('restoreSnapshotChain needs at least one snapshot');
-  let parent: ChainLink | undefined;
-  let loader: StateLoader<MigratableMachine> | null = null;
-  let decoder: StreamDecoder | null = null;
+  const c = new ChainRestore(machine, chain.length, opts);
   for (let i = 0; i < chain.length; i++) {
-    loader = new StateLoader({ mode: 'stage', machine, extraParts: opts.extraParts, parent });
-    decoder = new StreamDecoder(loader, opts.limits, { codec: opts.codec });
+    const decoder = c.next();
     const bytes = chain[i]!;
-    try {
+    c.guard(() => {
       if (bytes instanceof Uint8Array) decoder.push(bytes);
-      else for (const c of bytes) decoder.push(c);
+      else for (const b of bytes) decoder.push(b);
       decoder.finish();
-    } catch (e) {
-      if (e instanceof SnapshotFormatError) {
-        throw new SnapshotFormatError(e.code, `snapshot ${i + 1} of ${chain.length} in the chain: ${e.message}`, e.frame);
-      }
-      throw e;
-    }
-    parent = loader.chainLink(`snapshot ${i + 1} of the chain`);
+    });
   }
-  loader!.commit();
-  return resultOf(loader!.digest!, decoder!);
+  return c.commit();
+}
+
+/**
+ * restoreSnapshotChain that also reads compressed snapshots where only an asynchronous
+ * decompressor exists (browsers), and takes asynchronous sources (e.g. readSnapshot's chunks).
+ */
+export async function restoreSnapshotChainAsync(
+  machine: MigratableMachine,
+  chain: readonly (Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>)[],
+  opts: RestoreSnapshotOptions = {},
+): Promise<RestoreResult> {
+  const c = new ChainRestore(machine, chain.length, opts);
+  for (let i = 0; i < chain.length; i++) {
+    const decoder = c.next();
+    const bytes = chain[i]!;
+    await c.guardAsync(async () => {
+      if (bytes instanceof Uint8Array) await decoder.pushAsync(bytes);
+      else for await (const b of bytes) await decoder.pushAsync(b);
+      await decoder.finishAsync();
+    });
+  }
+  return c.commit();
+}
+
+/** The links of a chain restore, staged one on top of the other until commit(). */
+class ChainRestore {
+  private parent: ChainLink | undefined;
+  private loader: StateLoader<MigratableMachine> | null = null;
+  private decoder: StreamDecoder | null = null;
+  private index = -1;
+
+  constructor(
+    private readonly machine: MigratableMachine,
+    private readonly length: number,
+    private readonly opts: RestoreSnapshotOptions,
+  ) {
+    if (length === 0) throw new RangeError('restoring a chain needs at least one snapshot');
+  }
+
+  /** Starts the next link: a decoder staging on top of the previous link. */
+  next(): StreamDecoder {
+    if (this.loader) this.parent = this.loader.chainLink(`snapshot ${this.index + 1} of the chain`);
+    this.index++;
+    this.loader = new StateLoader({ mode: 'stage', machine: this.machine, extraParts: this.opts.extraParts, parent: this.parent });
+    this.decoder = new StreamDecoder(this.loader, this.opts.limits, { codec: this.opts.codec });
+    return this.decoder;
+  }
+
+  /** Runs one link's decoding; a format error names the link. */
+  guard(decode: () => void): void {
+    try {
+      decode();
+    } catch (e) {
+      throw this.named(e);
+    }
+  }
+
+  async guardAsync(decode: () => Promise<void>): Promise<void> {
+    try {
+      await decode();
+    } catch (e) {
+      throw this.named(e);
+    }
+  }
+
+  private named(e: unknown): unknown {
+    if (!(e instanceof SnapshotFormatError)) return e;
+    return new SnapshotFormatError(e.code, `snapshot ${this.index + 1} of ${this.length} in the chain: ${e.message}`, e.frame);
+  }
+
+  commit(): RestoreResult {
+    this.loader!.commit();
+    return resultOf(this.loader!.digest!, this.decoder!);
+  }
 }
