@@ -1,4 +1,4 @@
-import { hashBytes, hashWords } from './hash128.ts';
+import { hashBytes, hashPageBlock, hashRamPages, hashWords } from './hash128.ts';
 
 const PAGE_WORDS = 1024;
 
@@ -51,12 +51,13 @@ export class PageHashes {
   }
 
   /** Hashes pages[0, n) of RAM (`words`: its word view, or null when RAM is not word-aligned). */
-  setPagesFromRam(ram: Uint8Array, words: Uint32Array | null, pages: ArrayLike<number>, n: number): void {
-    for (let i = 0; i < n; i++) {
-      const p = pages[i]!;
-      if (words) this.setFromRam(words, p);
-      else this.setFromBytes(p, ram.subarray(p * 4096, (p + 1) * 4096));
-    }
+  setPagesFromRam(ram: Uint8Array, pages: ArrayLike<number>, n: number): void {
+    hashRamPages(ram, pages, 0, n, this.table);
+  }
+
+  /** Hashes pages[from, from+count), whose data lies back to back in `data` from `offset`. */
+  setPagesFromBlock(data: Uint8Array, offset: number, pages: ArrayLike<number>, from: number, count: number): void {
+    hashPageBlock(data, offset, pages, from, count, this.table);
   }
 
   /** Hashes page data at any alignment. */
@@ -67,13 +68,12 @@ export class PageHashes {
   /** Hashes every page of RAM (zero pages by the cheap test). */
   setAllFromRam(ram: Uint8Array): void {
     const words = ramWords(ram);
+    const data = new Uint32Array(this.pageCount);
+    let n = 0;
     for (let p = 0; p < this.pageCount; p++) {
-      if (words) {
-        if (isZeroPage(words, p)) this.setZero(p);
-        else this.setFromRam(words, p);
-      } else {
-        this.setFromBytes(p, ram.subarray(p * 4096, (p + 1) * 4096));
-      }
+      if (words && isZeroPage(words, p)) this.setZero(p);
+      else data[n++] = p;
     }
+    hashRamPages(ram, data, 0, n, this.table);
   }
 }

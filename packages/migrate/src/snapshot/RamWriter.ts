@@ -102,7 +102,7 @@ export class RamWriter {
 
   private flushFull(n: number): void {
     const t0 = performance.now();
-    this.hashes?.setPagesFromRam(this.ram, this.words, this.batch, n);
+    this.hashes?.setPagesFromRam(this.ram, this.batch, n);
     this.sink.fullPages(this.ram, this.batch, 0, n);
     this.fullMs += performance.now() - t0;
   }

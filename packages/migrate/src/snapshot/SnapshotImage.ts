@@ -110,7 +110,7 @@ export class SnapshotImage implements StreamSink {
         loader.zeroRun(run, p - run);
         run = -1;
       }
-      if (d) loader.page(p, d);
+      if (d) loader.page(p, d, 0);
     }
     loader.end(this.endInfo!.e, this.endInfo!.frame);
   }
