@@ -3,8 +3,10 @@
  * One file per command under commands/.
  */
 import { conformanceCommand } from './commands/conformance.ts';
+import { receiveCommand } from './commands/receive.ts';
 import { restoreCommand } from './commands/restore.ts';
 import { runCommand } from './commands/run.ts';
+import { sendCommand } from './commands/send.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { UsageError } from './commands/usage.ts';
 
@@ -19,6 +21,8 @@ const COMMANDS: Record<string, Command> = {
   conformance: conformanceCommand,
   snapshot: snapshotCommand,
   restore: restoreCommand,
+  send: sendCommand,
+  receive: receiveCommand,
 };
 
 function overview(): string {

@@ -21,6 +21,7 @@ export { isDeltaStateful, type DeltaStateful, type DeltaLog } from './snapshot/D
 export type { MessageTransport, TransportHandlers } from './transport/MessageTransport.ts';
 export { TransportClosedError } from './transport/MessageTransport.ts';
 export { MessagePortTransport, type MessagePortLike } from './transport/MessagePortTransport.ts';
+export * from './transport/StreamSocketTransport.ts';
 export { LoopbackTransport, createLoopbackPair, type LinkFault } from './transport/LoopbackTransport.ts';
 export { MigrationError, type MigrationErrorCode } from './migration/MigrationError.ts';
 export { MigrationSource, type MigrationSourceOptions } from './migration/MigrationSource.ts';
