@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SerialAssembler, VmWorker } from '@ferry86/migrate';
+import { SerialAssembler, VmWorker, type MigrationMode } from '@ferry86/migrate';
 
 const TOYOS = new Uint8Array(readFileSync(fileURLToPath(new URL('../examples/toyos/toyos.bin', import.meta.url))));
 const CONFIG = { memoryMiB: 64, pacing: 'deterministic' };
@@ -30,7 +30,12 @@ describe('live migration of a running toyos between worker threads', () => {
     await Promise.all(workers.map((w) => w.terminate()));
   });
 
-  it(`survives ${MIGRATIONS} pre-copy migrations with nothing lost, and ends in the uninterrupted run's state`, async () => {
+  /**
+   * Boots toyos in one worker, migrates it between two workers once per entry of `modes` while
+   * its workload runs, and checks: every heartbeat exactly once, no ERROR from the guest's page
+   * checker, the final digest equal to an uninterrupted run's; then that the checker is live.
+   */
+  async function migrateRepeatedly(modes: readonly MigrationMode[]): Promise<number[]> {
     const [a, b] = await Promise.all([VmWorker.spawn(), VmWorker.spawn()]);
     workers.push(a, b);
     let text = '';
@@ -46,10 +51,16 @@ describe('live migration of a running toyos between worker threads', () => {
 
     let [src, dst] = [a, b];
     const downtimes: number[] = [];
-    for (let i = 0; i < MIGRATIONS; i++) {
+    for (const mode of modes) {
       const before = heartbeats(text).at(-1)!;
-      const r = await VmWorker.migrate(src, dst);
+      const r = await VmWorker.migrate(src, dst, { mode });
       expect(r.stats.status).toBe('completed');
+      expect(r.stats.mode).toBe(mode);
+      if (mode === 'post-copy') {
+        // Every page exactly once, after the handover, some of them on the guest's demand.
+        expect(r.stats.ram.zeroPages + r.stats.ram.fullPages).toBe(CONFIG.memoryMiB * 256);
+        expect(r.stats.postcopy!.requestedPages + r.stats.postcopy!.pushedPages).toBe(CONFIG.memoryMiB * 256);
+      }
       expect((await src.status()).fenced).toBe(true);
       downtimes.push(r.stats.downtimeMs);
       [src, dst] = [dst, src];
@@ -61,10 +72,10 @@ describe('live migration of a running toyos between worker threads', () => {
     const digest = await src.digest();
 
     const beats = heartbeats(text);
-    expect(beats.length).toBeGreaterThan(2 * MIGRATIONS);
+    expect(beats.length).toBeGreaterThan(2 * modes.length);
     expect(beats).toEqual(beats.map((_, i) => i + 1)); // gap-free and duplicate-free
     expect(text).not.toMatch(/ERROR|PANIC/);
-    console.log(`${MIGRATIONS} migrations, downtime ms: ${downtimes.map((d) => d.toFixed(0)).join(' ')}; ${count} instructions`);
+    console.log(`${modes.length} migrations (${[...new Set(modes)].join(', ')}), downtime ms: ${downtimes.map((d) => d.toFixed(0)).join(' ')}; ${count} instructions`);
 
     // The same image with the same (no) input, run without interruption to the same instruction.
     const c = await VmWorker.spawn();
@@ -81,5 +92,14 @@ describe('live migration of a running toyos between worker threads', () => {
     await src.start();
     await src.sendSerial('corrupt\r');
     await until(() => /ERROR: worker 0 page \d+ value \d+ expected \d+/.test(text), () => text.slice(-500));
+    return downtimes;
+  }
+
+  it(`survives ${MIGRATIONS} pre-copy migrations with nothing lost, and ends in the uninterrupted run's state`, async () => {
+    await migrateRepeatedly(Array.from({ length: MIGRATIONS }, () => 'pre-copy' as const));
+  });
+
+  it('survives post-copy and hybrid migrations (the guest runs on while its pages arrive) the same way', async () => {
+    await migrateRepeatedly(['post-copy', 'hybrid', 'post-copy', 'pre-copy', 'hybrid', 'post-copy']);
   });
 });

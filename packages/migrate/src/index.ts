@@ -26,7 +26,8 @@ export { LoopbackTransport, createLoopbackPair, type LinkFault } from './transpo
 export { MigrationError, type MigrationErrorCode } from './migration/MigrationError.ts';
 export { MigrationSource, type MigrationSourceOptions } from './migration/MigrationSource.ts';
 export { MigrationTarget, type MigrationTargetOptions, type MigrationTargetProgress, type MigrationTargetResult } from './migration/MigrationTarget.ts';
-export type { MigrationStats, MigrationStatus, RoundStats } from './migration/stats.ts';
+export type { MigrationMode, MigrationStats, MigrationStatus, PostCopyStats, RoundStats } from './migration/stats.ts';
+export { PostCopyPager, type PostCopyMachine, type PostCopyPagerStats } from './migration/PostCopyPager.ts';
 export { yieldToEventLoop } from './migration/eventLoop.ts';
 export { SerialAssembler, type SerialChunk } from './worker/SerialAssembler.ts';
 export { RuntimeState, type HostedMachine, type MachineFactory } from './worker/HostedMachine.ts';

@@ -31,7 +31,11 @@ export interface MigratableMemory {
    */
   isPristine?(page: number): boolean;
   /** Page presence (post-copy); when absent, every page counts as present. */
-  readonly presence?: { isPresent(page: number): boolean };
+  readonly presence?: {
+    isPresent(page: number): boolean;
+    /** Makes a page absent: the guest's next touch of it stops the CPU (post-copy). */
+    markAbsent?(page: number): void;
+  };
 }
 
 export interface MigratableMachine {

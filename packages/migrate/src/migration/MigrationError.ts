@@ -17,7 +17,13 @@ export type MigrationErrorCode =
    * Destination only: it sent READY, then lost the channel before COMMIT. The source may or may
    * not have fenced itself; the loaded machine must not run unless the embedder knows it did.
    */
-  | 'handover-unknown';
+  | 'handover-unknown'
+  /**
+   * Post-copy only, after the handover: the channel broke or the pages that arrived do not match
+   * the source's digest. Part of the guest's RAM exists only on the (fenced) source: the guest
+   * on the destination cannot continue. The inherent risk of post-copy (Hines & Gopalan).
+   */
+  | 'postcopy-failed';
 
 export class MigrationError extends Error {
   override readonly name = 'MigrationError';

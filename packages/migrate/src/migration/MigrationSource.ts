@@ -3,7 +3,7 @@ import { PAGE_SIZE } from '../format/constants.ts';
 import { encodeHeader } from '../format/header.ts';
 import { StreamEncoder } from '../format/StreamEncoder.ts';
 import { PageHashes } from '../digest/PageHashes.ts';
-import { combineDigest, digestEquals, digestToHex, encodeParts } from '../digest/stateDigest.ts';
+import { combineDigest, digestEquals, digestToHex, encodeParts, type DigestSection } from '../digest/stateDigest.ts';
 import { allParts, type MigratableDirtyLog, type MigratableMachine } from '../machine.ts';
 import { RamWriter } from '../snapshot/RamWriter.ts';
 import { PRODUCER } from '../snapshot/saveSnapshot.ts';
@@ -17,13 +17,30 @@ import {
   encodeMessage,
   MESSAGE_HEADER_BYTES,
   MessageKind,
+  postCopyMessage,
   readAck,
   readError,
+  readPageRequest,
   writeMessageHeader,
 } from './protocol.ts';
-import { cloneStats, emptyStats, type MigrationStats, type RoundStats } from './stats.ts';
+import { cloneStats, emptyStats, type MigrationMode, type MigrationStats, type RoundStats } from './stats.ts';
 
 export interface MigrationSourceOptions {
+  /**
+   * How pages travel (DESIGN §2.2, §4). 'pre-copy' (default): rounds while the guest runs, then a
+   * short stop-and-copy; the destination verifies everything before it runs. 'post-copy': stop at
+   * once, send only the device state, hand over; the guest runs on the destination at once and
+   * every page is then sent exactly once — those its guest faults on first, the rest in order
+   * (Hines & Gopalan, VEE'09). 'hybrid': pre-copy rounds (postCopyAfterRounds), and post-copy for
+   * whatever is still dirty unless pre-copy converged by then. After a post-copy handover the
+   * source's RAM is still needed: if the channel breaks before the last page, the guest is lost
+   * (MigrationError 'postcopy-failed' on both sides).
+   */
+  mode?: MigrationMode;
+  /** Hybrid mode: pre-copy rounds before switching to post-copy (default 1). */
+  postCopyAfterRounds?: number;
+  /** Post-copy: pages sent per background step, between which requests are served (default 64). */
+  postCopyStepPages?: number;
   /** Stop iterating once the rest is expected to transfer within this (default 300 ms, as QEMU). */
   downtimeLimitMs?: number;
   /** Pre-copy rounds before stop-and-copy regardless of the estimate (default 30). */
@@ -91,13 +108,17 @@ export class MigrationSource {
   private ready: Uint32Array | null = null;
   private collected: Uint8Array = new Uint8Array(0);
   private guestCanRun = true;
+  /** Post-copy: the destination loaded the sections (POSTCOPY_READY), and its page requests. */
+  private postCopying = false;
+  private postCopyReady = false;
+  private requests: number[] = [];
 
   constructor(
     readonly machine: MigratableMachine,
     private opts: MigrationSourceOptions = {},
   ) {
     this.o = resolveOptions(opts);
-    this.stats = emptyStats(machine.memory.pageCount * PAGE_SIZE, this.o.downtimeLimitMs);
+    this.stats = emptyStats(machine.memory.pageCount * PAGE_SIZE, this.o.downtimeLimitMs, this.o.mode);
   }
 
   /** Replaces the options for the next attempt (e.g. whether the guest runs now). */
@@ -146,7 +167,10 @@ export class MigrationSource {
 
   private beginAttempt(transport: MessageTransport): void {
     const s = this.stats;
-    Object.assign(s, emptyStats(s.ram.totalBytes, this.o.downtimeLimitMs));
+    Object.assign(s, emptyStats(s.ram.totalBytes, this.o.downtimeLimitMs, this.o.mode));
+    delete s.postcopy;
+    delete s.convergence;
+    delete s.error;
     s.status = 'setup';
     this.transport = transport;
     this.failure = null;
@@ -154,6 +178,9 @@ export class MigrationSource {
     this.ram = null;
     this.ready = null;
     this.guestCanRun = this.o.guestRunning;
+    this.postCopying = false;
+    this.postCopyReady = false;
+    this.requests = [];
     this.collected = new Uint8Array(this.machine.memory.pageCount);
     // Handlers ignore a transport of an earlier attempt whose close arrives late.
     transport.listen({
@@ -187,7 +214,13 @@ export class MigrationSource {
     let round = 1;
     let fewest = Infinity;
     let stalled = 0;
+    const mode = this.o.mode;
     for (;;) {
+      if (mode === 'post-copy') {
+        s.convergence = 'post-copy';
+        round = 0;
+        break;
+      }
       const r = await this.sendRound(round, pending, enc, ram, false);
       const dirty = this.collect();
       const bw = this.bandwidth();
@@ -211,6 +244,7 @@ export class MigrationSource {
         : !this.guestCanRun ? 'guest-stopped'
         : round >= this.o.maxRounds ? 'max-rounds'
         : stalled >= this.o.maxStalledRounds ? 'no-progress'
+        : mode === 'hybrid' && round >= this.o.postCopyAfterRounds ? 'post-copy'
         : null;
       if (reason) {
         s.convergence = reason;
@@ -227,6 +261,10 @@ export class MigrationSource {
     this.opts.onStop?.();
     this.guestCanRun = false;
     const final = mergeSorted(pending, this.collect());
+    if (s.convergence === 'post-copy') {
+      await this.postCopy(round + 1, final, enc, ram, encodeParts(parts), downStart);
+      return;
+    }
     const last = await this.sendRound(round + 1, final, enc, ram, true);
     s.rounds.push({ ...last, dirtyPagesAfter: 0 });
     s.ram.remainingBytes = 0;
@@ -239,16 +277,9 @@ export class MigrationSource {
     this.progress();
 
     // Handshake: wait for READY (DESIGN §2.6). Until it arrives the source stays authoritative.
-    const deadline = now() + this.o.readyTimeoutMs;
-    while (!this.ready) {
-      this.check();
-      if (!(await this.signal.wait(Math.max(0, deadline - now()))) && !this.ready) {
-        this.check();
-        if (now() >= deadline) throw new MigrationError('timeout', `no READY from the destination within ${this.o.readyTimeoutMs} ms`);
-      }
-    }
-    if (!digestEquals(this.ready, digest)) {
-      throw new MigrationError('protocol', `the destination verified digest ${digestToHex(this.ready)} but the source sent ${digestToHex(digest)}`);
+    await this.until(() => this.ready !== null, this.o.readyTimeoutMs, 'READY');
+    if (!digestEquals(this.ready!, digest)) {
+      throw new MigrationError('protocol', `the destination verified digest ${digestToHex(this.ready!)} but the source sent ${digestToHex(digest)}`);
     }
     // Point of no return: fence first, then hand over.
     this.fenced = true;
@@ -309,6 +340,109 @@ export class MigrationSource {
       durationMs: now() - start,
       stopAndCopy: final,
     };
+  }
+
+  /**
+   * Post-copy from the stop on: sections, POSTCOPY (the pages still to come), POSTCOPY_READY,
+   * fence + COMMIT (the downtime ends here), then every page of `rest` once — requested ones
+   * first — and END with the digest, which the destination verifies (READY).
+   */
+  private async postCopy(round: number, rest: Uint32Array, enc: StreamEncoder, ram: RamWriter, sections: DigestSection[], downStart: number): Promise<void> {
+    const s = this.stats;
+    const mem = this.machine.memory;
+    for (const sec of sections) enc.section(sec.payload);
+    enc.flush();
+    this.postCopying = true;
+    this.send(postCopyMessage(rest, mem.pageCount));
+    await this.until(() => this.postCopyReady, this.o.readyTimeoutMs, 'POSTCOPY_READY');
+    // Point of no return: the destination runs from here on, with part of its RAM still here.
+    this.fenced = true;
+    this.opts.onFence?.();
+    this.send(encodeMessage(MessageKind.Commit));
+    s.downtimeMs = now() - downStart;
+    s.status = 'postcopy-active';
+    const t0 = now();
+    const pc = (s.postcopy = { requests: 0, requestedPages: 0, pushedPages: 0, durationMs: 0 });
+    const unsent = new Uint8Array(mem.pageCount);
+    for (let i = 0; i < rest.length; i++) unsent[rest[i]!] = 1;
+    let left = rest.length;
+    let next = 0;
+    const step = this.o.postCopyStepPages;
+    const batch = new Uint32Array(step);
+    const z0 = ram.zeroPages;
+    const f0 = ram.fullPages;
+    const b0 = enc.bytesOut;
+    enc.round(round);
+    while (left > 0) {
+      this.check();
+      if (!this.window.open) {
+        await this.waitForAck();
+        continue;
+      }
+      let n = 0;
+      // Faulted pages first: the destination's guest is waiting for them.
+      while (this.requests.length > 0 && n < step) {
+        const p = this.requests.shift()!;
+        if (unsent[p] === 1) {
+          unsent[p] = 0;
+          batch[n++] = p;
+          pc.requestedPages++;
+        }
+      }
+      if (n === 0) {
+        while (next < rest.length && n < step) {
+          const p = rest[next++]!;
+          if (unsent[p] === 1) {
+            unsent[p] = 0;
+            batch[n++] = p;
+            pc.pushedPages++;
+          }
+        }
+      }
+      const sent = batch.subarray(0, n).sort();
+      ram.write(sent, 0, n);
+      enc.flush();
+      left -= n;
+      s.ram.remainingBytes = left * PAGE_SIZE;
+      s.ram.zeroPages = ram.zeroPages;
+      s.ram.fullPages = ram.fullPages;
+      await yieldToEventLoop(); // let page requests in
+    }
+    pc.durationMs = now() - t0;
+    s.ram.transferredBytes += enc.bytesOut - b0;
+    s.rounds.push({ round, pages: rest.length, zeroPages: ram.zeroPages - z0, fullPages: ram.fullPages - f0, bytes: enc.bytesOut - b0, durationMs: pc.durationMs, dirtyPagesAfter: 0, stopAndCopy: false });
+    const digest = combineDigest(this.hashes!, sections);
+    enc.end(digest, sections.length, s.ram.zeroPages + s.ram.fullPages);
+    enc.flush();
+    this.progress();
+    await this.until(() => this.ready !== null, this.o.readyTimeoutMs, 'READY (the verified digest)');
+    if (!digestEquals(this.ready!, digest)) {
+      throw new MigrationError('postcopy-failed', `the destination verified digest ${digestToHex(this.ready!)} but the source sent ${digestToHex(digest)}`);
+    }
+    s.status = 'completed';
+    this.log?.dispose();
+    this.log = null;
+  }
+
+  /** Waits until `done()` holds, failing on the attempt's failure or after `ms`. */
+  private async until(done: () => boolean, ms: number, what: string): Promise<void> {
+    const deadline = now() + ms;
+    while (!done()) {
+      this.check();
+      if (!(await this.signal.wait(Math.max(0, deadline - now()))) && !done()) {
+        this.check();
+        if (now() >= deadline) throw new MigrationError('timeout', `no ${what} from the destination within ${ms} ms`);
+      }
+    }
+  }
+
+  private send(message: ArrayBuffer): void {
+    try {
+      this.transport!.send(message);
+    } catch (e) {
+      this.setFailure(new MigrationError('transport-closed', `cannot send: ${(e as Error).message}`, { cause: e }));
+      this.check();
+    }
   }
 
   private runSlice(): boolean {
@@ -373,6 +507,17 @@ export class MigrationSource {
           if (this.ready) throw new MigrationError('protocol', 'READY received twice');
           this.ready = new Uint32Array(new Uint8Array(m.payload).buffer);
           break;
+        case MessageKind.PostCopyReady:
+          if (!this.postCopying || this.postCopyReady) throw new MigrationError('protocol', 'unexpected POSTCOPY_READY');
+          this.postCopyReady = true;
+          break;
+        case MessageKind.PageRequest: {
+          if (!this.postCopying) throw new MigrationError('protocol', 'PAGE_REQUEST outside post-copy');
+          const pages = readPageRequest(m, this.machine.memory.pageCount);
+          for (let i = 0; i < pages.length; i++) this.requests.push(pages[i]!);
+          if (this.stats.postcopy) this.stats.postcopy.requests++;
+          break;
+        }
         case MessageKind.Error: {
           const e = readError(m);
           throw new MigrationError('target-error', `the destination failed (${e.code}): ${e.message}`);
@@ -387,7 +532,8 @@ export class MigrationSource {
   }
 
   private setFailure(e: MigrationError): void {
-    if (this.fenced) return; // after READY nothing can undo the handover
+    // After a pre-copy READY nothing can undo the handover; a post-copy one still needs the channel.
+    if (this.fenced && !this.postCopying) return;
     this.failure ??= e;
     this.signal.notify();
   }
@@ -398,7 +544,10 @@ export class MigrationSource {
 
   /** Undo an attempt: the source stays authoritative and a retry must send everything again. */
   private abortAttempt(e: unknown): MigrationError {
-    const err = e instanceof MigrationError ? e : new MigrationError('source-error', (e as Error)?.message ?? String(e), { cause: e });
+    let err = e instanceof MigrationError ? e : new MigrationError('source-error', (e as Error)?.message ?? String(e), { cause: e });
+    if (this.fenced && err.code !== 'postcopy-failed') {
+      err = new MigrationError('postcopy-failed', `post-copy broke after the handover, the guest cannot continue: ${err.message}`, { cause: err });
+    }
     const s = this.stats;
     s.status = 'failed';
     s.error = err.message;
@@ -439,6 +588,9 @@ function resolveOptions(opts: MigrationSourceOptions): ResolvedOptions {
     ackTimeoutMs: opts.ackTimeoutMs ?? 30_000,
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
     verifyRam: opts.verifyRam ?? 'incremental',
+    mode: opts.mode ?? 'pre-copy',
+    postCopyAfterRounds: Math.max(1, opts.postCopyAfterRounds ?? 1),
+    postCopyStepPages: Math.max(1, Math.min(256, opts.postCopyStepPages ?? 64)),
   };
 }
 

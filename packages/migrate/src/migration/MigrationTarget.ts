@@ -7,7 +7,8 @@ import type { MigratableMachine } from '../machine.ts';
 import { StateLoader } from '../snapshot/StateLoader.ts';
 import type { MessageTransport } from '../transport/MessageTransport.ts';
 import { MigrationError } from './MigrationError.ts';
-import { ackMessage, decodeMessage, encodeMessage, errorMessage, MessageKind, readAbort } from './protocol.ts';
+import { ackMessage, decodeMessage, encodeMessage, errorMessage, MessageKind, pageRequestMessage, readAbort, readPostCopy } from './protocol.ts';
+import { PostCopyPager, type PostCopyMachine } from './PostCopyPager.ts';
 
 export interface MigrationTargetOptions<M extends MigratableMachine> {
   /** Build the machine from the configuration in the stream header (the usual case)... */
@@ -27,14 +28,20 @@ export interface MigrationTargetProgress {
   round: number;
   zeroPages: number;
   fullPages: number;
-  phase: 'receiving' | 'ready' | 'committed';
+  phase: 'receiving' | 'ready' | 'committed' | 'postcopy' | 'postcopy-complete';
 }
 
 export interface MigrationTargetResult<M> {
   /** The loaded machine; the source has fenced itself and this one may run now. */
   machine: M;
-  /** The verified state digest (hex). */
+  /** The verified state digest (hex); '' after a post-copy handover (see postCopy.complete). */
   digest: string;
+  /**
+   * Post-copy or hybrid migrations: part of RAM is still on its way. Run the guest through
+   * postCopy.run() (it waits for pages the guest touches); postCopy.complete resolves with the
+   * verified digest once every page is in.
+   */
+  postCopy?: PostCopyPager<M & PostCopyMachine>;
   bytesReceived: number;
   rounds: number;
 }
@@ -62,7 +69,8 @@ export class MigrationTarget<M extends MigratableMachine> {
     const decoder = new StreamDecoder(loader, this.opts.limits);
     this.machine = null;
     const idleMs = this.opts.idleTimeoutMs ?? 60_000;
-    let phase: 'receiving' | 'ready' | 'done' = 'receiving';
+    let phase: 'receiving' | 'ready' | 'postcopy-ready' | 'postcopy' | 'done' = 'receiving';
+    let pager: PostCopyPager<M & PostCopyMachine> | null = null;
     let timer: ReturnType<typeof setTimeout> | null = null;
     let busyMs = 0;
 
@@ -72,6 +80,8 @@ export class MigrationTarget<M extends MigratableMachine> {
 
       const fail = (err: MigrationError, tell: boolean): void => {
         if (phase === 'done') return;
+        if (phase === 'postcopy') err = new MigrationError('postcopy-failed', `post-copy broke before every page arrived, the guest cannot continue: ${err.message}`, { cause: err });
+        const after = phase === 'postcopy';
         phase = 'done';
         if (timer) clearTimeout(timer);
         if (tell && !transport.closed) {
@@ -83,20 +93,24 @@ export class MigrationTarget<M extends MigratableMachine> {
           }
           transport.close(err.message);
         }
-        reject(err);
+        if (after) pager!.fail(err);
+        else reject(err);
       };
 
       const arm = (): void => {
         if (timer) clearTimeout(timer);
+        // After a post-copy handover the guest may idle for long: the source's pages keep coming.
+        if (phase === 'postcopy') return;
         timer = setTimeout(() => {
-          if (phase === 'ready') fail(new MigrationError('handover-unknown', `READY was sent but no COMMIT arrived within ${idleMs} ms`), false);
+          if (phase === 'ready' || phase === 'postcopy-ready') fail(new MigrationError('handover-unknown', `READY was sent but no COMMIT arrived within ${idleMs} ms`), false);
           else fail(new MigrationError('timeout', `nothing arrived from the source for ${idleMs} ms`), true);
         }, idleMs);
       };
 
       const onData = (payload: Uint8Array): void => {
-        if (phase !== 'receiving') throw new MigrationError('protocol', 'stream data after the END frame');
+        if (phase !== 'receiving' && phase !== 'postcopy') throw new MigrationError('protocol', 'stream data after the END frame or before COMMIT');
         const t0 = performance.now();
+        const before = loader.zeroPages + loader.fullPages;
         try {
           decoder.push(payload);
         } catch (e) {
@@ -106,6 +120,18 @@ export class MigrationTarget<M extends MigratableMachine> {
         busyMs += performance.now() - t0;
         // Report the cost of everything but zero pages: what a final round of dirty pages costs.
         transport.send(ackMessage(decoder.bytesIn, Math.max(0, busyMs - loader.zeroMs)));
+        if (phase === 'postcopy') {
+          pager!.arrived(loader.zeroPages + loader.fullPages - before);
+          if (decoder.ended) {
+            // The END digest verified (StateLoader.end): the guest's RAM is whole again.
+            transport.send(encodeMessage(MessageKind.Ready, new Uint8Array(loader.digest!.buffer.slice(0))));
+            phase = 'done';
+            progress('postcopy-complete');
+            transport.close('migration complete');
+            pager!.finish(digestToHex(loader.digest!));
+          }
+          return;
+        }
         if (decoder.ended) {
           loader.commit();
           phase = 'ready';
@@ -127,7 +153,33 @@ export class MigrationTarget<M extends MigratableMachine> {
                 onData(m.payload);
                 this.machine = loader.machine;
                 break;
+              case MessageKind.PostCopy: {
+                if (phase !== 'receiving' || !loader.machine) throw new MigrationError('protocol', 'POSTCOPY before the stream header or after the state was complete');
+                const machine = loader.machine;
+                const presence = machine.memory.presence;
+                if (!presence?.markAbsent) throw new MigrationError('target-error', 'this machine cannot run with absent pages, so it cannot receive a post-copy migration');
+                const absent = readPostCopy(m, machine.memory.pageCount);
+                try {
+                  loader.startPostCopy();
+                } catch (e) {
+                  if (e instanceof SnapshotFormatError) throw new MigrationError('stream-error', `the migration stream was rejected: ${e.message}`, { cause: e });
+                  throw e;
+                }
+                for (let i = 0; i < absent.length; i++) presence.markAbsent(absent[i]!);
+                pager = new PostCopyPager(machine as M & PostCopyMachine, (p) => presence.isPresent(p), (pages) => transport.send(pageRequestMessage(pages)), absent.length);
+                phase = 'postcopy-ready';
+                this.machine = machine;
+                transport.send(encodeMessage(MessageKind.PostCopyReady));
+                break;
+              }
               case MessageKind.Commit:
+                if (phase === 'postcopy-ready') {
+                  phase = 'postcopy';
+                  if (timer) clearTimeout(timer);
+                  progress('postcopy');
+                  resolve({ machine: loader.machine!, digest: '', bytesReceived: decoder.bytesIn, rounds: loader.lastRound, postCopy: pager! });
+                  break;
+                }
                 if (phase !== 'ready') throw new MigrationError('protocol', 'COMMIT before the state was verified');
                 phase = 'done';
                 if (timer) clearTimeout(timer);
@@ -147,7 +199,7 @@ export class MigrationTarget<M extends MigratableMachine> {
           }
         },
         close: (err) => {
-          if (phase === 'ready') {
+          if (phase === 'ready' || phase === 'postcopy-ready') {
             fail(new MigrationError('handover-unknown', 'the channel closed after READY and before COMMIT: the source may or may not have handed over; do not run this machine unless the source is known to be fenced', { cause: err }), false);
           } else {
             fail(new MigrationError('transport-closed', `the migration channel closed before the state was complete${err ? `: ${err.message}` : ''}`, { cause: err }), false);

@@ -25,7 +25,20 @@ export const enum MessageKind {
   Commit = 5,
   /** payload: reason (u16 len). */
   Abort = 6,
+  /**
+   * Post-copy switchover (source → destination), after the sections' DATA: payload is a bitmap
+   * (bit p of byte p >> 3) of the pages still to come; the destination makes them absent, loads
+   * the sections and answers POSTCOPY_READY. COMMIT then lets it run before those pages arrive.
+   */
+  PostCopy = 7,
+  /** Post-copy page faults (destination → source): payload count u32 | page u32 × count. */
+  PageRequest = 8,
+  /** The destination loaded the sections of a post-copy switchover and waits for COMMIT. */
+  PostCopyReady = 9,
 }
+
+/** Most pages one PAGE_REQUEST may name (a request is a handful around a fault). */
+export const MAX_PAGES_PER_REQUEST = 1024;
 
 export const MESSAGE_HEADER_BYTES = 8;
 
@@ -77,12 +90,12 @@ export function decodeMessage(buf: ArrayBuffer): Message {
   const kind = word & 0xff;
   const length = v.getUint32(4, true);
   if (word >>> 8 !== 0) throw new MigrationError('protocol', 'message header reserved bits are not zero');
-  if (kind < MessageKind.Data || kind > MessageKind.Abort) throw new MigrationError('protocol', `unknown message kind ${kind}`);
+  if (kind < MessageKind.Data || kind > MessageKind.PostCopyReady) throw new MigrationError('protocol', `unknown message kind ${kind}`);
   if (length > buf.byteLength - MESSAGE_HEADER_BYTES) {
     throw new MigrationError('protocol', `message claims ${length} payload bytes but carries ${buf.byteLength - MESSAGE_HEADER_BYTES}`);
   }
   const payload = new Uint8Array(buf, MESSAGE_HEADER_BYTES, length);
-  const fixed: Partial<Record<MessageKind, number>> = { [MessageKind.Ack]: 16, [MessageKind.Ready]: 16, [MessageKind.Commit]: 0 };
+  const fixed: Partial<Record<MessageKind, number>> = { [MessageKind.Ack]: 16, [MessageKind.Ready]: 16, [MessageKind.Commit]: 0, [MessageKind.PostCopyReady]: 0 };
   const want = fixed[kind as MessageKind];
   if (want !== undefined && length !== want) throw new MigrationError('protocol', `message kind ${kind} has ${length} payload bytes, expected ${want}`);
   return { kind, payload };
@@ -113,4 +126,49 @@ export function readAbort(m: Message): string {
   } catch {
     return 'no reason given';
   }
+}
+
+export function pageRequestMessage(pages: ArrayLike<number>): ArrayBuffer {
+  const p = new Uint8Array(4 + 4 * pages.length);
+  const v = new DataView(p.buffer);
+  v.setUint32(0, pages.length, true);
+  for (let i = 0; i < pages.length; i++) v.setUint32(4 + 4 * i, pages[i]!, true);
+  return encodeMessage(MessageKind.PageRequest, p);
+}
+
+/** The pages of a PAGE_REQUEST, each checked against the RAM size. */
+export function readPageRequest(m: Message, pageCount: number): Uint32Array {
+  const r = new ByteReader(m.payload, 'PAGE_REQUEST message');
+  try {
+    const n = r.u32('count');
+    if (n === 0 || n > MAX_PAGES_PER_REQUEST || m.payload.length !== 4 + 4 * n) throw new Error(`bad page count ${n}`);
+    const out = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      out[i] = r.u32('page');
+      if (out[i]! >= pageCount) throw new Error(`page ${out[i]} is outside RAM (${pageCount} pages)`);
+    }
+    return out;
+  } catch (e) {
+    throw new MigrationError('protocol', `malformed PAGE_REQUEST: ${(e as Error).message}`);
+  }
+}
+
+/** A POSTCOPY payload: the pages still to come, as a bitmap. */
+export function postCopyMessage(pages: ArrayLike<number>, pageCount: number): ArrayBuffer {
+  const bits = new Uint8Array((pageCount + 7) >>> 3);
+  for (let i = 0; i < pages.length; i++) bits[pages[i]! >>> 3]! |= 1 << (pages[i]! & 7);
+  return encodeMessage(MessageKind.PostCopy, bits);
+}
+
+/** The pages a POSTCOPY message says are still to come, ascending. */
+export function readPostCopy(m: Message, pageCount: number): Uint32Array {
+  if (m.payload.length !== (pageCount + 7) >>> 3) {
+    throw new MigrationError('protocol', `POSTCOPY bitmap of ${m.payload.length} bytes for ${pageCount} pages`);
+  }
+  const out: number[] = [];
+  for (let p = 0; p < pageCount; p++) if ((m.payload[p >>> 3]! >>> (p & 7)) & 1) out.push(p);
+  for (let p = pageCount; p < m.payload.length * 8; p++) {
+    if ((m.payload[p >>> 3]! >>> (p & 7)) & 1) throw new MigrationError('protocol', `POSTCOPY names page ${p}, outside RAM`);
+  }
+  return Uint32Array.from(out);
 }

@@ -2,7 +2,22 @@
  * Migration statistics, modelled on QEMU's query-migrate (DESIGN §4). Times in milliseconds,
  * sizes in bytes, rates per second.
  */
-export type MigrationStatus = 'none' | 'setup' | 'active' | 'device' | 'completed' | 'failed';
+export type MigrationStatus = 'none' | 'setup' | 'active' | 'device' | 'postcopy-active' | 'completed' | 'failed';
+
+/** How the pages travel (MigrationSourceOptions.mode). */
+export type MigrationMode = 'pre-copy' | 'post-copy' | 'hybrid';
+
+/** The post-copy phase, after the handover (QEMU's postcopy-requests and friends). */
+export interface PostCopyStats {
+  /** PAGE_REQUEST messages from the destination (its guest touched an absent page). */
+  requests: number;
+  /** Pages sent because they were requested, before their turn. */
+  requestedPages: number;
+  /** Pages sent in the background order. */
+  pushedPages: number;
+  /** Handover to the last page sent. */
+  durationMs: number;
+}
 
 export interface RoundStats {
   /** 1 = the first full pass. The final stop-and-copy pass is the last entry. */
@@ -48,16 +63,20 @@ export interface MigrationStats {
   bytesTransferred: number;
   /** Measured from acknowledged bytes. */
   bandwidthBytesPerSec: number;
-  /** Why pre-copy stopped iterating. */
-  convergence?: 'downtime-limit' | 'max-rounds' | 'no-progress' | 'guest-stopped';
+  mode: MigrationMode;
+  /** Why pre-copy stopped iterating ('post-copy': switched to post-copy, hybrid mode). */
+  convergence?: 'downtime-limit' | 'max-rounds' | 'no-progress' | 'guest-stopped' | 'post-copy';
+  /** Set once a post-copy phase started. */
+  postcopy?: PostCopyStats;
   /** This implementation never throttles the guest. */
   throttlePercent: number;
   error?: string;
 }
 
-export function emptyStats(ramBytes: number, downtimeLimitMs: number): MigrationStats {
+export function emptyStats(ramBytes: number, downtimeLimitMs: number, mode: MigrationMode = 'pre-copy'): MigrationStats {
   return {
     status: 'none',
+    mode,
     setupTimeMs: 0,
     totalTimeMs: 0,
     expectedDowntimeMs: 0,
@@ -73,5 +92,5 @@ export function emptyStats(ramBytes: number, downtimeLimitMs: number): Migration
 
 /** A deep copy, safe to hand to a progress callback or post to another thread. */
 export function cloneStats(s: MigrationStats): MigrationStats {
-  return { ...s, rounds: s.rounds.map((r) => ({ ...r })), ram: { ...s.ram } };
+  return { ...s, rounds: s.rounds.map((r) => ({ ...r })), ram: { ...s.ram }, postcopy: s.postcopy && { ...s.postcopy } };
 }

@@ -262,12 +262,7 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
     if (this.opts.parent && !this.incremental) {
       throw new SnapshotFormatError('parent-mismatch', `a chain continues with incremental snapshots, but this one is complete (it names no parent)`, frame);
     }
-    for (const [name, part] of this.parts) {
-      // An optional part (e.g. a recorded working set) may be missing; it then keeps its state.
-      if (!this.staged.has(name) && part.schema.optional !== true) {
-        throw new SnapshotFormatError('missing-section', `the stream has no section "${name}", which this machine needs`, frame);
-      }
-    }
+    this.checkSectionsComplete(frame);
     const digest = combineDigest(this.hashes!, this.digestSections);
     if (!digestEquals(digest, e.digest)) {
       throw new SnapshotFormatError(
@@ -277,6 +272,53 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
       );
     }
     this.digest = digest;
+  }
+
+  private checkSectionsComplete(frame?: number): void {
+    for (const [name, part] of this.parts) {
+      // An optional part (e.g. a recorded working set) may be missing; it then keeps its state.
+      if (!this.staged.has(name) && part.schema.optional !== true) {
+        throw new SnapshotFormatError('missing-section', `the stream has no section "${name}", which this machine needs`, frame);
+      }
+    }
+  }
+
+  /**
+   * Post-copy switchover ('direct' mode): loads every staged section now, before the stream has
+   * ended — the guest is to run while its remaining pages are still on their way. The digest is
+   * verified when END arrives (end() as usual); commit() is not called then.
+   */
+  startPostCopy(): M {
+    if (this.opts.mode !== 'direct') throw new Error('StateLoader.startPostCopy() needs direct mode');
+    if (this.committed) throw new Error('StateLoader: the state was already loaded');
+    this.checkSectionsComplete();
+    this.committed = true;
+    this.loadParts();
+    return this.machine!;
+  }
+
+  /** Loads every staged part in machine order; on failure puts back what it loaded (see commit). */
+  private loadParts(): void {
+    const parts = [...this.parts.values()].filter((p) => this.staged.has(p.sectionName));
+    const previous = parts.map((p) => p.saveState());
+    let i = 0;
+    try {
+      for (; i < parts.length; i++) parts[i]!.loadState(this.staged.get(parts[i]!.sectionName)!.record);
+    } catch (e) {
+      const name = parts[i]!.sectionName;
+      let undo = '';
+      for (let k = i; k >= 0; k--) {
+        try {
+          parts[k]!.loadState(previous[k]!);
+        } catch (e2) {
+          undo = `; restoring the previous state of "${parts[k]!.sectionName}" failed too (${String((e2 as Error)?.message ?? e2)}), the machine is inconsistent`;
+        }
+      }
+      throw new SnapshotFormatError(
+        'bad-section',
+        `section "${name}" passed its checks but could not be loaded: ${String((e as Error)?.message ?? e)}${undo}`,
+      );
+    }
   }
 
   /** The checked record staged for section `name`, if the stream held it. */
@@ -308,26 +350,7 @@ export class StateLoader<M extends MigratableMachine> implements StreamSink {
     if (this.committed) throw new Error('StateLoader.commit() called twice');
     this.committed = true;
     const m = this.machine!;
-    const parts = [...this.parts.values()].filter((p) => this.staged.has(p.sectionName));
-    const previous = parts.map((p) => p.saveState());
-    let i = 0;
-    try {
-      for (; i < parts.length; i++) parts[i]!.loadState(this.staged.get(parts[i]!.sectionName)!.record);
-    } catch (e) {
-      const name = parts[i]!.sectionName;
-      let undo = '';
-      for (let k = i; k >= 0; k--) {
-        try {
-          parts[k]!.loadState(previous[k]!);
-        } catch (e2) {
-          undo = `; restoring the previous state of "${parts[k]!.sectionName}" failed too (${String((e2 as Error)?.message ?? e2)}), the machine is inconsistent`;
-        }
-      }
-      throw new SnapshotFormatError(
-        'bad-section',
-        `section "${name}" passed its checks but could not be loaded: ${String((e as Error)?.message ?? e)}${undo}`,
-      );
-    }
+    this.loadParts();
     if (this.opts.mode === 'stage' && opts.pages !== false) {
       const mem = m.memory;
       const pages = this.stagedPages;

@@ -4,7 +4,7 @@ import type { MigratableMachine } from '../machine.ts';
 /** What the worker runtime needs from a machine beyond migration: its serial line and loaders. */
 export interface HostedMachine extends MigratableMachine {
   /** 'idle' exits may say how long the host can wait before running again. */
-  run(maxInstructions: number): { reason: string; instructions: number; waitMs?: number };
+  run(maxInstructions: number): { reason: string; instructions: number; waitMs?: number; page?: number };
   /** Bytes typed into the guest's first serial port. */
   serialInput(bytes: Uint8Array): void;
   /** Where the guest's first serial port sends its output (null: nowhere). */

@@ -4,7 +4,8 @@ import { MigrationError } from '../migration/MigrationError.ts';
 import { MigrationSource, type MigrationSourceOptions } from '../migration/MigrationSource.ts';
 import { MigrationTarget } from '../migration/MigrationTarget.ts';
 import { errorMessage } from '../migration/protocol.ts';
-import type { MigrationStats } from '../migration/stats.ts';
+import type { MigrationMode, MigrationStats } from '../migration/stats.ts';
+import type { PostCopyPager } from '../migration/PostCopyPager.ts';
 import { Signal, yieldToEventLoop } from '../migration/eventLoop.ts';
 import { restoreSnapshot, type RestoreResult } from '../snapshot/restoreSnapshot.ts';
 import { saveSnapshot } from '../snapshot/saveSnapshot.ts';
@@ -25,6 +26,10 @@ export interface VmRuntimeStatus {
 }
 
 export interface MigrateToOptions {
+  /** 'pre-copy' (default), 'post-copy' or 'hybrid' (MigrationSourceOptions.mode). */
+  mode?: MigrationMode;
+  /** Hybrid: pre-copy rounds before post-copy (default 1). */
+  postCopyAfterRounds?: number;
   downtimeLimitMs?: number;
   maxRounds?: number;
   verifyRam?: 'incremental' | 'full';
@@ -40,7 +45,13 @@ export interface MigrateToResult {
 }
 
 export interface ReceiveFromResult {
+  /** The verified digest; '' after a post-copy handover (then `postCopy` is true). */
   digest: string;
+  /**
+   * Post-copy / hybrid: the guest may run now while its remaining pages arrive; the worker runs
+   * it through the pager. digest() and saveSnapshot() wait until every page is in.
+   */
+  postCopy: boolean;
   bytesReceived: number;
   rounds: number;
 }
@@ -73,6 +84,8 @@ export class VmRuntime {
   private frozen = false;
   private stopReason = '';
   private source: MigrationSource | null = null;
+  /** A post-copy destination whose pages are still arriving: the guest runs through it. */
+  private pager: PostCopyPager<HostedMachine> | null = null;
   private lastMigration: MigrationStats | null = null;
   private readonly input: Uint8Array[] = [];
   private out = new Uint8Array(4096);
@@ -140,7 +153,7 @@ export class VmRuntime {
   /** Runs exactly n instructions now (paused machines only); for tests and single-stepping. */
   step(n: number): { reason: string; instructions: number } {
     const m = this.need();
-    if (this.running || this.migrating || this.fenced) throw new Error('step() needs a paused machine that is not migrating');
+    if (this.running || this.migrating || this.fenced || this.pager) throw new Error('step() needs a paused machine that is not migrating');
     this.deliverInput();
     const r = m.run(n);
     this.flushSerial();
@@ -166,7 +179,13 @@ export class VmRuntime {
 
   /** State digest (hex) of RAM, every part and the runtime's own state. */
   digest(): string {
+    if (this.pager) throw new Error('post-copy pages are still arriving: await waitForPages() first');
     return stateDigest(this.need(), [this.runtimeState]);
+  }
+
+  /** Resolves once a post-copy migration into this worker has all its pages (at once otherwise). */
+  async waitForPages(): Promise<void> {
+    if (this.pager) await this.pager.complete;
   }
 
   // ---- serial -----------------------------------------------------------------------------------
@@ -189,6 +208,7 @@ export class VmRuntime {
 
   async saveSnapshot(): Promise<Uint8Array> {
     const m = this.need();
+    await this.waitForPages();
     const wasRunning = this.running;
     await this.pause();
     try {
@@ -219,7 +239,9 @@ export class VmRuntime {
     const transport = new MessagePortTransport(port);
     const refused = !this.machine
       ? 'no machine to migrate'
-      : this.fenced
+      : this.pager
+        ? 'its post-copy pages are still arriving from the previous migration'
+        : this.fenced
         ? 'this machine was already migrated away'
         : this.migrating
           ? 'a migration is already in progress'
@@ -287,7 +309,19 @@ export class VmRuntime {
       this.fenced = false;
       this.source?.dispose();
       this.source = null;
-      return { digest: r.digest, bytesReceived: r.bytesReceived, rounds: r.rounds };
+      if (r.postCopy) {
+        const pager = r.postCopy;
+        this.pager = pager;
+        pager.complete.then(
+          () => {
+            if (this.pager === pager) this.pager = null;
+          },
+          () => {
+            // The loop stops with 'postcopy-failed' at its next slice; the guest cannot go on.
+          },
+        );
+      }
+      return { digest: r.digest, bytesReceived: r.bytesReceived, rounds: r.rounds, postCopy: r.postCopy !== undefined };
     } finally {
       this.migrating = false;
     }
@@ -317,7 +351,7 @@ export class VmRuntime {
 
   private async loop(): Promise<void> {
     while (this.running) {
-      const r = this.runOnce();
+      const r = this.pager ? await this.runOncePaged(this.pager) : this.runOnce();
       if (STOPS.has(r.reason)) {
         this.running = false;
         this.stopReason = r.reason;
@@ -338,6 +372,18 @@ export class VmRuntime {
     const r = this.machine!.run(this.slice);
     this.flushSerial();
     return r;
+  }
+
+  /** One slice through the post-copy pager, which waits for absent pages the guest touches. */
+  private async runOncePaged(pager: PostCopyPager<HostedMachine>): Promise<{ reason: string; instructions: number; waitMs?: number }> {
+    this.deliverInput();
+    try {
+      return await pager.run(this.slice);
+    } catch {
+      return { reason: 'postcopy-failed', instructions: 0 };
+    } finally {
+      this.flushSerial();
+    }
   }
 
   private runSlice(): boolean {
@@ -385,7 +431,7 @@ export class VmRuntime {
 }
 
 /** Run exits after which the guest cannot continue by itself. */
-const STOPS = new Set(['shutdown', 'halted', 'absent']);
+const STOPS = new Set(['shutdown', 'halted', 'absent', 'postcopy-failed']);
 
 /** Tells the peer why this side will not take part, then closes the channel. */
 function refuse(t: MessagePortTransport, err: MigrationError): void {

@@ -186,11 +186,18 @@ export class VmWorker {
    */
   static async migrate(source: VmWorker, target: VmWorker, opts?: MigrateToOptions): Promise<WorkerMigrationResult> {
     const { port1, port2 } = new MessageChannel();
-    const [s, d] = await Promise.allSettled([source.migrateTo(port1, opts), target.receiveFrom(port2)]);
+    const wasRunning = (await source.status()).running;
+    // Post-copy: the destination runs as soon as it holds the device state, while its pages are
+    // still arriving (the source's migrateTo resolves only when the last one is sent).
+    const received = target.receiveFrom(port2).then(async (d) => {
+      if (d.postCopy && wasRunning) await target.start();
+      return d;
+    });
+    const [s, d] = await Promise.allSettled([source.migrateTo(port1, opts), received]);
     if (s.status === 'rejected') throw s.reason;
     if (d.status === 'rejected') throw d.reason;
     if (s.value.undeliveredInput.length > 0) await target.sendSerial(s.value.undeliveredInput);
-    if (s.value.wasRunning) await target.start();
+    if (s.value.wasRunning && !d.value.postCopy) await target.start();
     return { ...s.value, digest: d.value.digest, bytesReceived: d.value.bytesReceived };
   }
 

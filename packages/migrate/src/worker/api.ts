@@ -36,7 +36,10 @@ export function createWorkerApi(rt: VmRuntime, onTerminate: () => void): VmWorke
     step: (n) => envelope(() => rt.step(n)),
     status: () => envelope(() => rt.status()),
     instructionCount: () => envelope(() => rt.instructionCount()),
-    digest: () => envelope(() => rt.digest()),
+    digest: () => envelope(async () => {
+      await rt.waitForPages();
+      return rt.digest();
+    }),
     sendSerial: (bytes) => envelope(() => rt.sendSerial(bytes)),
     subscribeSerial: (p) => envelope(() => rt.subscribeSerial(port(p))),
     saveSnapshot: async () => {
