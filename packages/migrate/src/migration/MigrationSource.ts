@@ -41,6 +41,11 @@ export interface MigrationSourceOptions {
   postCopyAfterRounds?: number;
   /** Post-copy: pages sent per background step, between which requests are served (default 64). */
   postCopyStepPages?: number;
+  /**
+   * Post-copy: most unacknowledged bytes while pushing pages (default 1 MiB). Small, so that a
+   * page the destination asks for does not queue behind megabytes of background pages.
+   */
+  postCopyWindowBytes?: number;
   /** Stop iterating once the rest is expected to transfer within this (default 300 ms, as QEMU). */
   downtimeLimitMs?: number;
   /** Pre-copy rounds before stop-and-copy regardless of the estimate (default 30). */
@@ -375,7 +380,7 @@ export class MigrationSource {
     enc.round(round);
     while (left > 0) {
       this.check();
-      if (!this.window.open) {
+      if (!this.window.open || this.window.inFlight >= this.o.postCopyWindowBytes) {
         await this.waitForAck();
         continue;
       }
@@ -591,6 +596,7 @@ function resolveOptions(opts: MigrationSourceOptions): ResolvedOptions {
     mode: opts.mode ?? 'pre-copy',
     postCopyAfterRounds: Math.max(1, opts.postCopyAfterRounds ?? 1),
     postCopyStepPages: Math.max(1, Math.min(256, opts.postCopyStepPages ?? 64)),
+    postCopyWindowBytes: Math.max(64 * 1024, opts.postCopyWindowBytes ?? 1 << 20),
   };
 }
 
