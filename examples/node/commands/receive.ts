@@ -2,7 +2,7 @@
  * `ferry86 receive`: listens on a TCP port, accepts one live migration from `ferry86 send`,
  * reports it, then runs the guest it received with COM1 on stdio.
  */
-import { MigrationError, MigrationTarget, RuntimeState, StreamSocketTransport, createPcMachine, stateDigest, type MigratablePc } from '@ferry86/migrate';
+import { MigrationError, MigrationTarget, RuntimeState, StreamSocketTransport, createPcMachine, stateDigest, type MigratablePc, type PostCopyPager } from '@ferry86/migrate';
 import { createServer, type Server, type Socket } from 'node:net';
 import { ConsoleOut, STOPS, describeMigrationError, describeSocketError, mib } from './migration-cli.ts';
 import { UsageError, parseCount, parseOptions } from './usage.ts';
@@ -76,22 +76,33 @@ async function main(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let m: MigratablePc;
   let digest: string;
+  let pager: PostCopyPager | null = null;
   try {
     const r = await target.receive(new StreamSocketTransport(socket));
     const committed = performance.now();
     m = r.machine;
-    digest = stateDigest(m, [runtime]);
-    if (digest !== r.digest) throw new Error(`the loaded state's digest ${digest} differs from the verified ${r.digest}`);
+    pager = r.postCopy ?? null;
+    // After a post-copy handover pages are still arriving: the digest is verified when they are in.
+    digest = pager ? '(post-copy: verified when the last page arrives)' : stateDigest(m, [runtime]);
+    if (!pager && digest !== r.digest) throw new Error(`the loaded state's digest ${digest} differs from the verified ${r.digest}`);
     process.stderr.write(
       `ferry86 receive: received the guest at instruction ${m.instructionCount} in ${r.rounds} rounds, ${mib(r.bytesReceived)} in ${(committed - t0).toFixed(0)} ms, ` +
-        `downtime about ${(committed - finalRoundAt).toFixed(1)} ms (final round's first data to handover, as seen here); state digest ${digest}\n`,
+        (pager
+          ? `post-copy: the guest runs now, its remaining pages follow; state digest ${digest}\n`
+          : `downtime about ${(committed - finalRoundAt).toFixed(1)} ms (final round's first data to handover, as seen here); state digest ${digest}\n`),
     );
   } catch (e) {
     if (!(e instanceof MigrationError)) throw e;
     process.stderr.write(`ferry86 receive: ${describeMigrationError(e)}\n`);
     return 1;
   }
-  return runGuest(m, runtime, runFor);
+  if (pager) {
+    pager.complete.then(
+      (d) => process.stderr.write(`\nferry86 receive: post-copy complete: every page arrived in ${pager!.stats.faults} faults (${pager!.stats.blockTimeMs.toFixed(1)} ms blocked), state digest at the handover ${d} verified\n`),
+      (e: MigrationError) => process.stderr.write(`\nferry86 receive: ${describeMigrationError(e)}\n`),
+    );
+  }
+  return runGuest(m, runtime, runFor, pager);
 }
 
 /** Listens, takes the first connection and stops listening (one migration per command). */
@@ -113,7 +124,7 @@ function acceptOne(host: string, port: number, listening: (where: string) => voi
 }
 
 /** Runs the received guest with COM1 on stdio until the budget, Ctrl-C or the guest stops. */
-async function runGuest(m: MigratablePc, runtime: RuntimeState, max: number): Promise<number> {
+async function runGuest(m: MigratablePc, runtime: RuntimeState, max: number, pager: PostCopyPager | null): Promise<number> {
   const out = new ConsoleOut();
   out.state.serialSeq = runtime.serialSeq;
   m.setSerialOutput((b) => out.push(b));
@@ -134,7 +145,15 @@ async function runGuest(m: MigratablePc, runtime: RuntimeState, max: number): Pr
       }
       const left = max - (m.instructionCount - start);
       if (left <= 0) break;
-      const r = m.run(Math.min(500_000, left));
+      let r: { reason: string; instructions: number };
+      try {
+        r = pager ? await pager.run(Math.min(500_000, left)) : m.run(Math.min(500_000, left));
+      } catch (e) {
+        out.flush();
+        if (!(e instanceof MigrationError)) throw e;
+        process.stderr.write(`\nferry86 receive: ${describeMigrationError(e)}\n`);
+        return 1;
+      }
       out.flush();
       if (STOPS.has(r.reason)) {
         why = `the guest stopped (${r.reason})`;
@@ -148,6 +167,7 @@ async function runGuest(m: MigratablePc, runtime: RuntimeState, max: number): Pr
     process.stdin.pause();
     process.off('SIGINT', onSigint);
   }
+  if (pager) await pager.complete.catch(() => {});
   process.stderr.write(`\nferry86 receive: ${why} after ${m.instructionCount - start} instructions (at ${m.instructionCount}); state digest ${stateDigest(m, [out.state])}\n`);
   return 0;
 }

@@ -11,6 +11,7 @@ import {
   createPcMachine,
   stateDigest,
   type MigratablePc,
+  type MigrationMode,
   type MigrationStats,
 } from '@ferry86/migrate';
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const USAGE = `usage: ferry86 send --to HOST:PORT (--multiboot FILE | --kernel F
   --mem MiB               guest RAM, default 64
   --deterministic         pure virtual time (default: realtime pacing)
   --after N               run N instructions before migrating, default 30000000
+  --mode MODE             pre-copy (default), post-copy or hybrid (one pre-copy round, then post-copy)
   --downtime-limit MS     stop iterating once the rest should transfer within MS, default 300
   --max-rounds N          pre-copy rounds before stopping anyway, default 30
 
@@ -48,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
       deterministic: { type: 'boolean' },
       after: { type: 'string' },
       'downtime-limit': { type: 'string' },
+      mode: { type: 'string' },
       'max-rounds': { type: 'string' },
     },
     allowPositionals: true,
@@ -60,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
   if (values.initrd !== undefined && values.kernel === undefined) throw new UsageError('--initrd only applies to --kernel');
   const memoryMiB = values.mem === undefined ? 64 : parseCount('mem', values.mem, 2, 2048);
   const after = values.after === undefined ? 30_000_000 : parseCount('after', values.after, 0);
+  const mode = (values.mode ?? 'pre-copy') as MigrationMode;
+  if (!['pre-copy', 'post-copy', 'hybrid'].includes(mode)) throw new UsageError(`--mode must be pre-copy, post-copy or hybrid, not "${values.mode}"`);
   const downtimeLimitMs = values['downtime-limit'] === undefined ? 300 : parseCount('downtime-limit', values['downtime-limit'], 1);
   const maxRounds = values['max-rounds'] === undefined ? 30 : parseCount('max-rounds', values['max-rounds'], 1, 1000);
 
@@ -92,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
 
   let printed = 0;
   const source = new MigrationSource(m, {
+    mode,
     downtimeLimitMs,
     maxRounds,
     extraParts: [out.state],
