@@ -4,7 +4,8 @@
  */
 import { MigrationError, MigrationTarget, RuntimeState, StreamSocketTransport, createPcMachine, stateDigest, type MigratablePc, type PostCopyPager } from '@ferry86/migrate';
 import { createServer, type Server, type Socket } from 'node:net';
-import { ConsoleOut, STOPS, describeMigrationError, describeSocketError, mib } from './migration-cli.ts';
+import { ConsoleOut, describeMigrationError, describeSocketError, mib } from './migration-cli.ts';
+import { runOnConsole } from './guest-console.ts';
 import { UsageError, parseCount, parseOptions } from './usage.ts';
 
 const USAGE = `usage: ferry86 receive --port P [options]
@@ -127,45 +128,14 @@ function acceptOne(host: string, port: number, listening: (where: string) => voi
 async function runGuest(m: MigratablePc, runtime: RuntimeState, max: number, pager: PostCopyPager | null): Promise<number> {
   const out = new ConsoleOut();
   out.state.serialSeq = runtime.serialSeq;
-  m.setSerialOutput((b) => out.push(b));
-  const onData = (chunk: Buffer): void => m.serialInput(new Uint8Array(chunk));
-  process.stdin.on('data', onData);
-  let stopped = false;
-  const onSigint = (): void => {
-    stopped = true;
-  };
-  process.on('SIGINT', onSigint);
   const start = m.instructionCount;
-  let why = 'instruction limit reached';
+  let why: string;
   try {
-    for (;;) {
-      if (stopped) {
-        why = 'stopped by the user';
-        break;
-      }
-      const left = max - (m.instructionCount - start);
-      if (left <= 0) break;
-      let r: { reason: string; instructions: number };
-      try {
-        r = pager ? await pager.run(Math.min(500_000, left)) : m.run(Math.min(500_000, left));
-      } catch (e) {
-        out.flush();
-        if (!(e instanceof MigrationError)) throw e;
-        process.stderr.write(`\nferry86 receive: ${describeMigrationError(e)}\n`);
-        return 1;
-      }
-      out.flush();
-      if (STOPS.has(r.reason)) {
-        why = `the guest stopped (${r.reason})`;
-        break;
-      }
-      await new Promise((resolve) => (r.reason === 'idle' && r.instructions === 0 ? setTimeout(resolve, 1) : setImmediate(resolve)));
-    }
-  } finally {
-    out.flush();
-    process.stdin.off('data', onData);
-    process.stdin.pause();
-    process.off('SIGINT', onSigint);
+    why = await runOnConsole(m, (n) => (pager ? pager.run(n) : m.run(n)), max, out);
+  } catch (e) {
+    if (!(e instanceof MigrationError)) throw e;
+    process.stderr.write(`\nferry86 receive: ${describeMigrationError(e)}\n`);
+    return 1;
   }
   if (pager) await pager.complete.catch(() => {});
   process.stderr.write(`\nferry86 receive: ${why} after ${m.instructionCount - start} instructions (at ${m.instructionCount}); state digest ${stateDigest(m, [out.state])}\n`);

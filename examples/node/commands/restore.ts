@@ -15,6 +15,7 @@ import {
 } from '@ferry86/migrate';
 import { readFileSync, statSync } from 'node:fs';
 import { Progress } from './snapshot.ts';
+import { runOnConsole } from './guest-console.ts';
 import { UsageError, parseCount, parseOptions } from './usage.ts';
 
 const USAGE = `usage: ferry86 restore FILE [options]
@@ -83,50 +84,7 @@ async function main(argv: string[]): Promise<number> {
       `${lazy ? `, working set ${lazy.workingSetPages.length} pages` : ''}${format}\n`,
   );
 
-  m.setSerialOutput((b) => out.push(b));
-  let stdinEnded = false;
-  const onData = (chunk: Buffer): void => m.serialInput(new Uint8Array(chunk));
-  process.stdin.on('data', onData);
-  process.stdin.on('end', () => (stdinEnded = true));
-  let stopped = false;
-  const onSigint = (): void => {
-    stopped = true;
-  };
-  process.on('SIGINT', onSigint);
-
-  let why = 'instruction limit reached';
-  try {
-    let waits = 0;
-    for (;;) {
-      if (stopped) {
-        why = 'stopped by the user';
-        break;
-      }
-      const left = max - (m.instructionCount - start);
-      if (left <= 0) break;
-      const n = Math.min(500_000, left);
-      const r = lazy ? lazy.run(n) : m.run(n);
-      out.flush();
-      if (r.reason === 'limit') {
-        waits = 0;
-        await new Promise((resolve) => setImmediate(resolve));
-      } else if (r.reason === 'idle') {
-        if (stdinEnded && r.instructions === 0 && ++waits > 100) {
-          why = 'the guest waits for input and stdin is closed';
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, r.instructions === 0 ? 5 : 0));
-      } else {
-        why = `the guest stopped (${r.reason})`;
-        break;
-      }
-    }
-  } finally {
-    out.flush();
-    process.stdin.off('data', onData);
-    process.stdin.pause();
-    process.off('SIGINT', onSigint);
-  }
+  const why = await runOnConsole(m, (n) => (lazy ? lazy.run(n) : m.run(n)), max, out);
   const pages = lazy ? `; ${lazy.stats.demandFetches} pages loaded on demand, ${lazy.stats.prefetched} ahead, ${lazy.stats.remaining} never needed` : '';
   process.stderr.write(`\nferry86 restore: ${why} after ${m.instructionCount - start} instructions (at ${m.instructionCount})${pages}\n`);
   return 0;
