@@ -30,6 +30,7 @@ const USAGE = `usage: ferry86 send --to HOST:PORT (--multiboot FILE | --kernel F
   --deterministic         pure virtual time (default: realtime pacing)
   --after N               run N instructions before migrating, default 30000000
   --mode MODE             pre-copy (default), post-copy or hybrid (one pre-copy round, then post-copy)
+  --compress              DEFLATE the pages on the wire (for slow links)
   --downtime-limit MS     stop iterating once the rest should transfer within MS, default 300
   --max-rounds N          pre-copy rounds before stopping anyway, default 30
 
@@ -51,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
       after: { type: 'string' },
       'downtime-limit': { type: 'string' },
       mode: { type: 'string' },
+      compress: { type: 'boolean' },
       'max-rounds': { type: 'string' },
     },
     allowPositionals: true,
@@ -98,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
   let printed = 0;
   const source = new MigrationSource(m, {
     mode,
+    compress: values.compress === true,
     downtimeLimitMs,
     maxRounds,
     extraParts: [out.state],

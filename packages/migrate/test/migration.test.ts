@@ -64,6 +64,23 @@ describe('pre-copy live migration (fake machine, loopback transport)', () => {
     expect(stateDigest(dst)).toBe(stateDigest(src));
   });
 
+  it('compressed: fewer bytes on the wire, the same guest', async () => {
+    const plain = sourceMachine();
+    const packed = sourceMachine();
+    const run = async (m: FakeMachine, compress: boolean) => {
+      const source = new MigrationSource(m, { guestRunning: false, compress });
+      const [a, b] = createLoopbackPair();
+      const received = target().receive(b);
+      const stats = await source.migrate(a);
+      return { stats, dst: (await received).machine };
+    };
+    const p = await run(plain, false);
+    const z = await run(packed, true);
+    expect(z.stats.bytesTransferred).toBeLessThan(p.stats.bytesTransferred / 2);
+    expect(stateDigest(z.dst)).toBe(stateDigest(packed));
+    expect(stateDigest(z.dst)).toBe(stateDigest(p.dst));
+  });
+
   it('a paused guest migrates in one round plus an empty final round', async () => {
     const src = sourceMachine();
     const source = new MigrationSource(src, { guestRunning: false });

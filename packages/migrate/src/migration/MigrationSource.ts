@@ -1,6 +1,7 @@
 import type { Stateful } from '@ferry86/mmu';
-import { PAGE_SIZE } from '../format/constants.ts';
+import { HEADER_FLAG_COMPRESSED, PAGE_SIZE } from '../format/constants.ts';
 import { encodeHeader } from '../format/header.ts';
+import { codecForSave, type PageCodec } from '../format/page-codec.ts';
 import { StreamEncoder } from '../format/StreamEncoder.ts';
 import { PageHashes } from '../digest/PageHashes.ts';
 import { combineDigest, digestEquals, digestToHex, encodeParts, type DigestSection } from '../digest/stateDigest.ts';
@@ -39,6 +40,12 @@ export interface MigrationSourceOptions {
   mode?: MigrationMode;
   /** Hybrid mode: pre-copy rounds before switching to post-copy (default 1). */
   postCopyAfterRounds?: number;
+  /**
+   * Compress page data (DEFLATE, as snapshots do) with a synchronous codec: true for node:zlib.
+   * Worth it on slow links (hosts over TCP); the destination must inflate synchronously too
+   * (Node; a browser destination refuses such a stream with a typed error).
+   */
+  compress?: boolean | PageCodec;
   /** Post-copy: pages sent per background step, between which requests are served (default 64). */
   postCopyStepPages?: number;
   /**
@@ -110,6 +117,7 @@ export class MigrationSource {
   private readonly signal = new Signal();
   private window = new SendWindow(0);
   private ram: RamWriter | null = null;
+  private encoder: StreamEncoder | null = null;
   private ready: Uint32Array | null = null;
   private collected: Uint8Array = new Uint8Array(0);
   private guestCanRun = true;
@@ -181,6 +189,7 @@ export class MigrationSource {
     this.failure = null;
     this.window = new SendWindow(this.o.windowBytes);
     this.ram = null;
+    this.encoder = null;
     this.ready = null;
     this.guestCanRun = this.o.guestRunning;
     this.postCopying = false;
@@ -208,10 +217,12 @@ export class MigrationSource {
 
     this.log ??= mem.createDirtyLog('migration', { allDirty: true });
     this.hashes ??= new PageHashes(mem.pageCount);
-    const enc = new StreamEncoder((chunk) => this.sendChunk(chunk), { chunkSize: this.o.chunkSize, headroom: MESSAGE_HEADER_BYTES });
+    const codec = codecForSave(this.opts.compress, { asyncAlternative: 'an uncompressed migration' });
+    const enc = new StreamEncoder((chunk) => this.sendChunk(chunk), { chunkSize: this.o.chunkSize, headroom: MESSAGE_HEADER_BYTES, compressor: codec ?? undefined });
     const ram = new RamWriter(mem.ram, enc, this.hashes);
     this.ram = ram;
-    enc.raw(encodeHeader(this.opts.producer ?? PRODUCER, this.machine.config, mem.pageCount));
+    this.encoder = enc;
+    enc.raw(encodeHeader(this.opts.producer ?? PRODUCER, this.machine.config, mem.pageCount, codec ? HEADER_FLAG_COMPRESSED : 0));
     s.setupTimeMs = now() - t0;
     s.status = 'active';
 
@@ -494,7 +505,11 @@ export class MigrationSource {
     // The source's rate counts full pages only: the pages of a final round are full pages.
     const ram = this.ram;
     const encode = ram ? rate(ram.fullPages * PAGE_SIZE, ram.fullMs) : Infinity;
-    const bw = Math.min(encode, this.window.receiverRate(), this.window.channelRate());
+    // The receiver's and the channel's rates count stream bytes; with compression a page takes
+    // fewer of them, so in page bytes those rates are higher by the compression ratio so far.
+    const enc = this.encoder;
+    const ratio = enc && enc.compressedPageBytes > 0 ? enc.rawPageBytes / enc.compressedPageBytes : 1;
+    const bw = Math.min(encode, this.window.receiverRate() * ratio, this.window.channelRate() * ratio);
     return bw === Infinity ? 0 : bw;
   }
 
@@ -578,7 +593,7 @@ export class MigrationSource {
   }
 }
 
-type ResolvedOptions = Required<Omit<MigrationSourceOptions, 'runSlice' | 'onStop' | 'onFence' | 'onProgress' | 'extraParts' | 'producer'>>;
+type ResolvedOptions = Required<Omit<MigrationSourceOptions, 'runSlice' | 'onStop' | 'onFence' | 'onProgress' | 'extraParts' | 'producer' | 'compress'>>;
 
 function resolveOptions(opts: MigrationSourceOptions): ResolvedOptions {
   return {

@@ -30,6 +30,8 @@ export interface MigrateToOptions {
   mode?: MigrationMode;
   /** Hybrid: pre-copy rounds before post-copy (default 1). */
   postCopyAfterRounds?: number;
+  /** DEFLATE the pages (Node destinations only: browsers have no synchronous inflater). */
+  compress?: boolean;
   downtimeLimitMs?: number;
   maxRounds?: number;
   verifyRam?: 'incremental' | 'full';
