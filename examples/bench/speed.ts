@@ -12,6 +12,24 @@ interface Workload {
 
 const file = (p: string) => readFileSync(fileURLToPath(new URL(`../${p}`, import.meta.url)));
 
+/**
+ * x87.bin with another control word: the FLDCW operand (`control: dw 0x027F`, right after the
+ * `four: dq 4.0` constant) patched in a copy of the image. 037Fh is FNINIT's default (precision
+ * 64), what Linux/glibc programs run with.
+ */
+function x87WithControlWord(cw: number): Uint8Array {
+  const img = Uint8Array.from(file('guests/x87.bin'));
+  const mark = [0, 0, 0, 0, 0, 0, 0x10, 0x40, 0x7f, 0x02]; // 4.0 as a double, then 027Fh
+  for (let k = 0; k + mark.length <= img.length; k++) {
+    if (mark.every((b, j) => img[k + j] === b)) {
+      img[k + 8] = cw & 0xff;
+      img[k + 9] = cw >> 8;
+      return img;
+    }
+  }
+  throw new Error('x87.bin: control word 027Fh after the constant 4.0 not found (guest changed?)');
+}
+
 export function workloads(quick: boolean): Workload[] {
   return [
     {
@@ -25,6 +43,10 @@ export function workloads(quick: boolean): Workload[] {
     {
       title: 'x87 guest (examples/guests/x87.bin: Mandelbrot, precision control 53 bits)',
       opts: { image: file('guests/x87.bin'), startMarker: 'x87 start\n', endMarker: 'x87 done\n' },
+    },
+    {
+      title: 'x87 guest at precision control 64 (x87.bin with CW 037Fh, FNINIT\'s default)',
+      opts: { image: x87WithControlWord(0x037f), startMarker: 'x87 start\n', endMarker: 'x87 done\n' },
     },
     {
       title: `toyos memory workload (examples/toyos, 64 MiB, ${quick ? 2 : 5} s after boot)`,

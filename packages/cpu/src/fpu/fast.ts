@@ -9,6 +9,8 @@
  * C1 may be left pending, see Fpu.pend). Anything else — and anything the fast path refuses —
  * goes to the generic handler before any state has changed, so both routes give bit-identical
  * results (test/fpu-handlers.test.ts); the generic handler still covers every form on its own.
+ * Operands in 80-bit form (at precision 64 most results are) take the BigInt-free exact word
+ * path of regs80.ts/exact.ts instead of the doubles, under the same rule.
  * Values move between typed arrays (registers, dbl[8] for a memory operand), never as double
  * arguments or results of calls, which V8 would box when a call is not inlined.
  *
@@ -22,13 +24,15 @@ import type { Handler, Insn } from '../insn.ts';
 import * as execModule from './exec.ts';
 import * as fpuModule from './fpu.ts';
 import type { Fpu } from './fpu.ts';
+import * as regs80Module from './regs80.ts';
 
 // Imported values copied into module constants (see the cpu package README: under vitest every
 // imported binding is a getter call).
 const { AF, CF, CR0_EM, CR0_TS, OF, PF, SF, ZF } = constantsModule;
 const { materializeFlags } = flagsModule;
 const { SW_C0, SW_C1, SW_C3, SW_ES, SW_PE } = fpuModule;
-const { finish, fpuMem, fpuReg, fxch, isNormalFloat, noteInsn } = execModule;
+const { finish, fpuMem, fpuReg, isNormalFloat, noteInsn } = execModule;
+const { arithX, compareX, copyReg, storeFlags, swapRegs, toIntReg, toRealReg } = regs80Module;
 
 const F32V = new Float32Array(1);
 const U32V = new Uint32Array(F32V.buffer);
@@ -52,7 +56,7 @@ function noteData(c: Cpu, f: Fpu, i: Insn, ea: number): void {
  */
 export function fArithReg(c: Cpu, i: Insn): void {
   const f = c.fpu!;
-  if (ready(c, f) && f.fastMode) {
+  if (ready(c, f) && f.fast) {
     const op = i.op;
     let kind = op & 7;
     const top = f.top;
@@ -63,7 +67,8 @@ export function fArithReg(c: Cpu, i: Insn): void {
       ps = top;
       if (kind >= 4) kind ^= 1;
     }
-    if (f.usableD(pd) && f.usableD(ps) && f.arithP(kind, pd, ps)) {
+    // Doubles first; else (e.g. 64-bit values at precision 64) the exact word path.
+    if ((f.fastMode && f.usableD(pd) && f.usableD(ps) && f.arithP(kind, pd, ps)) || arithX(f, kind, pd, ps)) {
       noteInsn(c, f, i);
       if (op >= 0x30) f.pop();
       finish(c, f);
@@ -83,9 +88,10 @@ export function fComReg(c: Cpu, i: Insn): void {
   if (ready(c, f)) {
     const pa = f.top;
     const pb = (pa + i.rm) & 7;
-    if (f.usableD(pa) && f.usableD(pb)) {
+    const r = f.usableD(pa) && f.usableD(pb) ? cmpD(f.dbl[pa]!, f.dbl[pb]!) : compareX(f, pa, pb);
+    if (r !== 2) {
       noteInsn(c, f, i);
-      compareP(c, f, i.op, pa, pb);
+      compareP(c, f, i.op, r);
       finish(c, f);
       return;
     }
@@ -93,22 +99,25 @@ export function fComReg(c: Cpu, i: Insn): void {
   fpuReg(c, i);
 }
 
-/** The condition codes (or EFLAGS) and pops of a compare of dbl[pa] with dbl[pb]. */
-function compareP(c: Cpu, f: Fpu, op: number, pa: number, pb: number): void {
-  const a = f.dbl[pa]!;
-  const b = f.dbl[pb]!;
+/** -1, 0, 1 for a <, =, > b (both ordered). */
+function cmpD(a: number, b: number): number {
+  return a > b ? 1 : a < b ? -1 : 0;
+}
+
+/** The condition codes (or EFLAGS) and pops of an ordered compare with result r (cmpD). */
+function compareP(c: Cpu, f: Fpu, op: number, r: number): void {
   if (op === 0x1d || op === 0x1e || op === 0x3d || op === 0x3e) {
     // FCOMI family: ZF PF CF (SDM vol. 2 "FCOMI" table 3-22), OF SF AF cleared, C1 = 0.
     materializeFlags(c);
     let fl = c.flags & ~(ZF | PF | CF | OF | SF | AF);
-    if (a < b) fl |= CF;
-    else if (a === b) fl |= ZF;
+    if (r < 0) fl |= CF;
+    else if (r === 0) fl |= ZF;
     c.flags = fl;
     f.clearC1();
     if (op >= 0x3d) f.pop();
     return;
   }
-  f.setCC(a > b ? 0 : a < b ? SW_C0 : SW_C3);
+  f.setCC(r > 0 ? 0 : r < 0 ? SW_C0 : SW_C3);
   if (op === 0x33 || op === 0x15) {
     f.pop();
     f.pop();
@@ -124,6 +133,16 @@ export function fLdSt(c: Cpu, i: Insn): void {
       noteInsn(c, f, i);
       f.clearC1();
       f.pushP(ps);
+      finish(c, f);
+      return;
+    }
+    const pd = (f.top - 1) & 7;
+    if (!f.isEmpty(i.rm) && ((f.empty >> pd) & 1) !== 0) {
+      // An 80-bit value: copy its words (no stack overflow; FLD ST(i) never converts).
+      noteInsn(c, f, i);
+      f.clearC1();
+      f.top = pd;
+      copyReg(f, pd, ps);
       finish(c, f);
       return;
     }
@@ -148,8 +167,8 @@ export function fXch(c: Cpu, i: Insn): void {
       dbl[b] = x;
       f.clearC1();
     } else {
-      f.pend = 0; // FXCH sets C1 = 0: a pending C1 need not be settled
-      fxch(f, i.rm);
+      swapRegs(f, a, b);
+      f.clearC1(); // FXCH sets C1 = 0: a pending C1 need not be settled
     }
     finish(c, f);
     return;
@@ -167,14 +186,7 @@ export function fStSt(c: Cpu, i: Insn): void {
       // Copy every representation as it is (a double-held value stays a double).
       const a = f.top;
       const b = (a + n) & 7;
-      if (f.dstate[a] === 0) {
-        f.sgn[b] = f.sgn[a]!;
-        f.exp[b] = f.exp[a]!;
-        f.man[b] = f.man[a]!;
-      }
-      f.dbl[b] = f.dbl[a]!;
-      f.dstate[b] = f.dstate[a]!;
-      f.empty &= ~(1 << b);
+      copyReg(f, b, a);
     }
     f.clearC1();
     if (i.op !== 0x2a) f.pop();
@@ -256,13 +268,14 @@ function readReal(c: Cpu, f: Fpu, i: Insn, ea: number, m64: boolean): boolean {
 /** FADD FMUL FSUB FSUBR FDIV FDIVR with an m32real (D8) or m64real (DC) operand. */
 export function fArithMem(c: Cpu, i: Insn): void {
   const f = c.fpu!;
-  if (ready(c, f) && f.fastMode) {
+  if (ready(c, f) && f.fast) {
     const pd = f.top;
-    if (f.usableD(pd)) {
-      const ea = c.ea(i);
-      noteInsn(c, f, i);
-      noteData(c, f, i, ea);
-      if (readReal(c, f, i, ea, i.op >= 0x20) && f.arithP(i.op & 7, pd, 8)) {
+    const ea = c.ea(i);
+    noteInsn(c, f, i);
+    noteData(c, f, i, ea);
+    if (readReal(c, f, i, ea, i.op >= 0x20)) {
+      const kind = i.op & 7;
+      if ((f.fastMode && f.usableD(pd) && f.arithP(kind, pd, 8)) || arithX(f, kind, pd, 8)) {
         finish(c, f);
         return;
       }
@@ -276,14 +289,13 @@ export function fComMem(c: Cpu, i: Insn): void {
   const f = c.fpu!;
   if (ready(c, f)) {
     const pa = f.top;
-    if (f.usableD(pa)) {
-      const ea = c.ea(i);
-      noteInsn(c, f, i);
-      noteData(c, f, i, ea);
-      if (readReal(c, f, i, ea, i.op >= 0x20)) {
-        const a = f.dbl[pa]!;
-        const x = f.dbl[8]!;
-        f.setCC(a > x ? 0 : a < x ? SW_C0 : SW_C3);
+    const ea = c.ea(i);
+    noteInsn(c, f, i);
+    noteData(c, f, i, ea);
+    if (readReal(c, f, i, ea, i.op >= 0x20)) {
+      const r = f.usableD(pa) ? cmpD(f.dbl[pa]!, f.dbl[8]!) : compareX(f, pa, 8);
+      if (r !== 2) {
+        f.setCC(r > 0 ? 0 : r < 0 ? SW_C0 : SW_C3);
         if ((i.op & 7) === 3) f.pop();
         finish(c, f);
         return;
@@ -338,6 +350,70 @@ export function fStMem(c: Cpu, i: Insn): void {
       finish(c, f);
       return;
     }
+    if (i.a32 && f.fast && !f.isEmpty(0)) {
+      // A value rounded by the word path (regs80.toRealReg), after the probe for m64.
+      const seg = i.seg;
+      const ea = c.ea(i);
+      noteInsn(c, f, i);
+      noteData(c, f, i, ea);
+      const lin = (c.segBase[seg]! + ea) & 0xfff;
+      if (m64 && (lin > 0xff8 || (ea >>> 0) + 7 > c.segWLim[seg]!)) c.probeWrite(seg, ea, 8);
+      if (toRealReg(f, p, !m64)) {
+        const w = f.dblWords;
+        c.wr32(seg, ea, w[16]!);
+        if (m64) c.wr32(seg, (ea + 4) | 0, w[17]!);
+        storeFlags(f);
+        if ((i.op & 1) !== 0) f.pop();
+        finish(c, f);
+        return;
+      }
+    }
+  }
+  fpuMem(c, i);
+}
+
+/**
+ * FLD m80real (DB /5) and FSTP m80real (DB /7): the register's words move as they are (no
+ * conversion, so no exception; SDM vol. 2 "FLD", "FST/FSTP"), without BigInts. Stack overflow,
+ * underflow and 16-bit addressing go to the generic handler.
+ */
+export function fM80(c: Cpu, i: Insn): void {
+  const f = c.fpu!;
+  if (ready(c, f) && i.a32) {
+    const seg = i.seg;
+    if (i.op === 0x1d) {
+      const p = (f.top - 1) & 7;
+      if (((f.empty >> p) & 1) !== 0) {
+        const ea = c.ea(i);
+        noteInsn(c, f, i);
+        noteData(c, f, i, ea);
+        const lo = c.rd32(seg, ea);
+        const hi = c.rd32(seg, (ea + 4) | 0);
+        const se = c.rd16(seg, (ea + 8) | 0);
+        f.clearC1();
+        f.top = p;
+        f.sgn[p] = se >> 15;
+        f.exp[p] = se & 0x7fff;
+        f.manW[2 * p] = lo;
+        f.manW[2 * p + 1] = hi;
+        f.dstate[p] = 0;
+        f.empty &= ~(1 << p);
+        finish(c, f);
+        return;
+      }
+    } else if (!f.isEmpty(0)) {
+      const ea = c.ea(i);
+      noteInsn(c, f, i);
+      noteData(c, f, i, ea);
+      c.probeWrite(seg, ea, 10);
+      const p = f.phys(0); // a double-held value is widened first (exact)
+      c.wr32(seg, ea, f.manW[2 * p]! | 0);
+      c.wr32(seg, (ea + 4) | 0, f.manW[2 * p + 1]! | 0);
+      c.wr16(seg, (ea + 8) | 0, (f.sgn[p]! << 15) | f.exp[p]!);
+      f.pop();
+      finish(c, f);
+      return;
+    }
   }
   fpuMem(c, i);
 }
@@ -360,18 +436,17 @@ export function fIldMem(c: Cpu, i: Insn): void {
 /** FIADD FIMUL FISUB FISUBR FIDIV FIDIVR with an m32int (DA) or m16int (DE) operand. */
 export function fIArithMem(c: Cpu, i: Insn): void {
   const f = c.fpu!;
-  if (ready(c, f) && f.fastMode) {
+  if (ready(c, f) && f.fast) {
     const pd = f.top;
-    if (f.usableD(pd)) {
-      const ea = c.ea(i);
-      noteInsn(c, f, i);
-      noteData(c, f, i, ea);
-      // Every 16- or 32-bit integer is exactly a double.
-      f.dbl[8] = i.op < 0x30 ? c.rd32(i.seg, ea) : (c.rd16(i.seg, ea) << 16) >> 16;
-      if (f.arithP(i.op & 7, pd, 8)) {
-        finish(c, f);
-        return;
-      }
+    const ea = c.ea(i);
+    noteInsn(c, f, i);
+    noteData(c, f, i, ea);
+    // Every 16- or 32-bit integer is exactly a double.
+    f.dbl[8] = i.op < 0x30 ? c.rd32(i.seg, ea) : (c.rd16(i.seg, ea) << 16) >> 16;
+    const kind = i.op & 7;
+    if ((f.fastMode && f.usableD(pd) && f.arithP(kind, pd, 8)) || arithX(f, kind, pd, 8)) {
+      finish(c, f);
+      return;
     }
   }
   fpuMem(c, i);
@@ -430,6 +505,29 @@ export function fIstMem(c: Cpu, i: Insn): void {
         finish(c, f);
         return;
       }
+    } else if (i.a32 && f.fast && !f.isEmpty(0)) {
+      // An 80-bit value (e.g. at precision 64): rounded on words (regs80.toIntReg).
+      const op = i.op;
+      const size = op === 0x1a || op === 0x1b ? 32 : op === 0x3f ? 64 : 16;
+      if (toIntReg(f, p, size)) {
+        const seg = i.seg;
+        const ea = c.ea(i);
+        noteInsn(c, f, i);
+        noteData(c, f, i, ea);
+        const w = f.dblWords;
+        if (size === 16) c.wr16(seg, ea, w[16]! & 0xffff);
+        else if (size === 32) c.wr32(seg, ea, w[16]!);
+        else {
+          const lin = (c.segBase[seg]! + ea) & 0xfff;
+          if (lin > 0xff8 || (ea >>> 0) + 7 > c.segWLim[seg]!) c.probeWrite(seg, ea, 8);
+          c.wr32(seg, ea, w[16]!);
+          c.wr32(seg, (ea + 4) | 0, w[17]!);
+        }
+        storeFlags(f);
+        if (op !== 0x1a && op !== 0x3a) f.pop();
+        finish(c, f);
+        return;
+      }
     }
   }
   fpuMem(c, i);
@@ -446,6 +544,7 @@ export function fpuHandler(op: number, rm: number, register: boolean): Handler {
     if (op === 0x08 || op === 0x28) return fLdMem;
     if (op === 0x0a || op === 0x0b || op === 0x2a || op === 0x2b) return fStMem;
     if (op === 0x18 || op === 0x38) return fIldMem;
+    if (op === 0x1d || op === 0x1f) return fM80;
     if ((esc === 2 || esc === 6) && reg !== 2 && reg !== 3) return fIArithMem;
     if (op === 0x1a || op === 0x1b || op === 0x3a || op === 0x3b || op === 0x3f) return fIstMem;
     return fpuMem;

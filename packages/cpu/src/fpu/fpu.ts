@@ -84,6 +84,7 @@ export class Fpu {
   readonly sgn = new Uint8Array(8);
   readonly exp = new Uint16Array(8);
   readonly man = new BigUint64Array(8);
+  readonly manW = new Uint32Array(this.man.buffer); // man as words: p's lo = 2p, hi = 2p + 1
   /**
    * A second representation for the fast path: when dstate[p] is 2, physical register p holds
    * the double dbl[p] (a normal double inside the fast window, or a signed zero) and sgn/exp/man
@@ -283,13 +284,14 @@ export class Fpu {
     F64[0] = this.dbl[p]!;
     const hi = U32[1]!;
     this.sgn[p] = hi >>> 31;
+    const w = this.manW; // (writing the BigUint64Array would allocate a BigInt)
     if ((hi & 0x7fffffff) === 0) {
-      // A signed zero (the window holds no other value with a zero exponent field).
-      this.exp[p] = 0;
-      this.man[p] = 0n;
+      this.exp[p] = 0; // a signed zero (the window holds no other value with a zero exponent)
+      w[2 * p] = w[2 * p + 1] = 0;
     } else {
       this.exp[p] = ((hi >>> 20) & 0x7ff) - 1023 + BIAS;
-      this.man[p] = ((U64[0]! & FRAC52) | HIDDEN52) << 11n;
+      w[2 * p + 1] = 0x80000000 | ((hi & 0xfffff) << 11) | (U32[0]! >>> 21);
+      w[2 * p] = U32[0]! << 11;
     }
     this.dstate[p] = 0;
   }
@@ -424,13 +426,11 @@ export class Fpu {
   /** fastD of a register held in 80-bit form (kept apart so fastD stays small enough to inline). */
   private fastD80(p: number): number {
     const e = this.exp[p]!;
-    if (e < FAST_EMIN || e > FAST_EMAX) {
-      if (e === 0 && this.man[p] === 0n) return this.sgn[p] ? -0 : 0;
-      return NaN;
-    }
-    const m = this.man[p]!;
-    if ((m & LOW11_MSB) !== MSB) return NaN;
-    const x = Number(m) * POW2[e - FAST_EMIN]!;
+    const lo = this.manW[2 * p]!; // words, not the BigInt (whose read allocates)
+    const hi = this.manW[2 * p + 1]!;
+    if (e < FAST_EMIN || e > FAST_EMAX) return e === 0 && (lo | hi) === 0 ? (this.sgn[p] ? -0 : 0) : NaN;
+    if ((lo & 0x7ff) !== 0 || hi < 0x80000000) return NaN;
+    const x = (hi * 4294967296 + lo) * POW2[e - FAST_EMIN]!; // 53 significant bits: exact
     return this.sgn[p] ? -x : x;
   }
 
