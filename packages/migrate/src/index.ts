@@ -46,7 +46,7 @@ export type { RpcResult } from './worker/rpc.ts';
 export { VmWorker, DEFAULT_WORKER_BUNDLE, type VmWorkerSpawnOptions, type WorkerMigrationResult } from './worker/VmWorker.ts';
 export { MigratablePc, createPcMachine } from './MigratablePc.ts';
 export { LazyRestorer, type LazyMachine, type LazyRestoreOptions, type LazyRestoreStats } from './lazy/LazyRestorer.ts';
-export { recordWorkingSet, WorkingSetPart, WORKING_SET_SCHEMA, WORKING_SET_SECTION, type PresenceControl } from './lazy/WorkingSet.ts';
+export { recordWorkingSet, WorkingSetPart, WORKING_SET_SCHEMA, WORKING_SET_SECTION, type PresenceControl } from './snapshot/WorkingSet.ts';
 export { SnapshotImage, type SnapshotImageOptions } from './snapshot/SnapshotImage.ts';
 export { sourceChunks, fileChunks, READ_CHUNK_BYTES, type SnapshotSource, type NodeWritableLike } from './io/sources.ts';
 export {

@@ -5,7 +5,7 @@ import type { PageCodec } from '../format/page-codec.ts';
 import { digestToHex } from '../digest/stateDigest.ts';
 import type { MigratableMachine } from '../machine.ts';
 import { StateLoader, type ChainLink } from '../snapshot/StateLoader.ts';
-import { WorkingSetPart, type PresenceControl } from './WorkingSet.ts';
+import { WorkingSetPart, type PresenceControl } from '../snapshot/WorkingSet.ts';
 
 /** A machine lazy restore can drive: its run loop reports absent pages (PcMachine does). */
 export interface LazyMachine extends MigratableMachine {

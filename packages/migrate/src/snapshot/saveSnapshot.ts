@@ -10,7 +10,7 @@ import { PageHashes } from '../digest/PageHashes.ts';
 import { allParts, type MigratableMachine } from '../machine.ts';
 import { RamWriter, type RamWriterOptions } from './RamWriter.ts';
 import { FrameSizer } from './FrameSizer.ts';
-import { WorkingSetPart } from '../lazy/WorkingSet.ts';
+import { WorkingSetPart } from './WorkingSet.ts';
 
 export const PRODUCER = 'ferry86 0.1.0';
 
