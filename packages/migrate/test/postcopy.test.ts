@@ -11,6 +11,7 @@ import {
   type MigrationMode,
   type PostCopyPager,
 } from '../src/index.ts';
+import { PostCopyQueue } from '../src/migration/PostCopyQueue.ts';
 import { bootToyos, runTo } from './toyos-machine.ts';
 
 const START = 3_000_000;
@@ -106,6 +107,23 @@ describe('post-copy and hybrid live migration (toyos, loopback transport)', () =
     expect(err).toBeInstanceOf(MigrationError);
     expect((err as MigrationError).code).toBe('postcopy-failed');
     await expect(runPostCopy(dst, postCopy!, dst.instructionCount + AFTER)).rejects.toMatchObject({ code: 'postcopy-failed' });
+  });
+});
+
+describe('PostCopyQueue', () => {
+  it('sends every page once, requested ones first, ignoring requests for sent or queued pages', () => {
+    const q = new PostCopyQueue(Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 9]), 16);
+    const batch = new Uint32Array(3);
+    const take = () => Array.from(batch.subarray(0, q.take(batch)));
+    expect(take()).toEqual([0, 1, 2]);
+    q.request([7, 1, 6, 7, 8, 15]); // 1 was sent, 7 twice, 8 and 15 are not in the rest
+    expect(take()).toEqual([6, 7]);
+    expect(take()).toEqual([3, 4, 5]);
+    q.request([9]);
+    expect(take()).toEqual([9]);
+    expect(take()).toEqual([]);
+    expect(q.left).toBe(0);
+    expect(q.requestedPages + q.pushedPages).toBe(9);
   });
 });
 

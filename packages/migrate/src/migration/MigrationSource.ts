@@ -12,6 +12,7 @@ import type { MessageTransport } from '../transport/MessageTransport.ts';
 import { Signal, yieldToEventLoop } from './eventLoop.ts';
 import { rate, SendWindow } from './SendWindow.ts';
 import { MigrationError } from './MigrationError.ts';
+import { PostCopyQueue } from './PostCopyQueue.ts';
 import {
   abortMessage,
   decodeMessage,
@@ -124,7 +125,7 @@ export class MigrationSource {
   /** Post-copy: the destination loaded the sections (POSTCOPY_READY), and its page requests. */
   private postCopying = false;
   private postCopyReady = false;
-  private requests: number[] = [];
+  private queue: PostCopyQueue | null = null;
 
   constructor(
     readonly machine: MigratableMachine,
@@ -194,7 +195,7 @@ export class MigrationSource {
     this.guestCanRun = this.o.guestRunning;
     this.postCopying = false;
     this.postCopyReady = false;
-    this.requests = [];
+    this.queue = null;
     this.collected = new Uint8Array(this.machine.memory.pageCount);
     // Handlers ignore a transport of an earlier attempt whose close arrives late.
     transport.listen({
@@ -368,6 +369,7 @@ export class MigrationSource {
     const mem = this.machine.memory;
     for (const sec of sections) enc.section(sec.payload);
     enc.flush();
+    this.queue = new PostCopyQueue(rest, mem.pageCount);
     this.postCopying = true;
     this.send(postCopyMessage(rest, mem.pageCount));
     await this.until(() => this.postCopyReady, this.o.readyTimeoutMs, 'POSTCOPY_READY');
@@ -379,49 +381,26 @@ export class MigrationSource {
     s.status = 'postcopy-active';
     const t0 = now();
     const pc = (s.postcopy = { requests: 0, requestedPages: 0, pushedPages: 0, durationMs: 0 });
-    const unsent = new Uint8Array(mem.pageCount);
-    for (let i = 0; i < rest.length; i++) unsent[rest[i]!] = 1;
-    let left = rest.length;
-    let next = 0;
-    const step = this.o.postCopyStepPages;
-    const batch = new Uint32Array(step);
+    const queue = this.queue!;
+    const batch = new Uint32Array(this.o.postCopyStepPages);
     const z0 = ram.zeroPages;
     const f0 = ram.fullPages;
     const b0 = enc.bytesOut;
     enc.round(round);
-    while (left > 0) {
+    while (queue.left > 0) {
       this.check();
       if (!this.window.open || this.window.inFlight >= this.o.postCopyWindowBytes) {
         await this.waitForAck();
         continue;
       }
-      let n = 0;
-      // Faulted pages first: the destination's guest is waiting for them.
-      while (this.requests.length > 0 && n < step) {
-        const p = this.requests.shift()!;
-        if (unsent[p] === 1) {
-          unsent[p] = 0;
-          batch[n++] = p;
-          pc.requestedPages++;
-        }
-      }
-      if (n === 0) {
-        while (next < rest.length && n < step) {
-          const p = rest[next++]!;
-          if (unsent[p] === 1) {
-            unsent[p] = 0;
-            batch[n++] = p;
-            pc.pushedPages++;
-          }
-        }
-      }
-      const sent = batch.subarray(0, n).sort();
-      ram.write(sent, 0, n);
+      const n = queue.take(batch);
+      ram.write(batch, 0, n);
       enc.flush();
-      left -= n;
-      s.ram.remainingBytes = left * PAGE_SIZE;
+      s.ram.remainingBytes = queue.left * PAGE_SIZE;
       s.ram.zeroPages = ram.zeroPages;
       s.ram.fullPages = ram.fullPages;
+      pc.requestedPages = queue.requestedPages;
+      pc.pushedPages = queue.pushedPages;
       await yieldToEventLoop(); // let page requests in
     }
     pc.durationMs = now() - t0;
@@ -533,8 +512,7 @@ export class MigrationSource {
           break;
         case MessageKind.PageRequest: {
           if (!this.postCopying) throw new MigrationError('protocol', 'PAGE_REQUEST outside post-copy');
-          const pages = readPageRequest(m, this.machine.memory.pageCount);
-          for (let i = 0; i < pages.length; i++) this.requests.push(pages[i]!);
+          this.queue!.request(readPageRequest(m, this.machine.memory.pageCount));
           if (this.stats.postcopy) this.stats.postcopy.requests++;
           break;
         }
