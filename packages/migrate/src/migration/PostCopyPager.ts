@@ -54,6 +54,11 @@ export class PostCopyPager<M extends PostCopyMachine = PostCopyMachine> {
     return this.stats.remaining === 0;
   }
 
+  /** Why the post-copy phase broke, or null. */
+  get failure(): MigrationError | null {
+    return this.error;
+  }
+
   /** Runs up to `maxInstructions`, waiting for absent pages the guest touches. */
   async run(maxInstructions: number): Promise<{ reason: string; instructions: number }> {
     let ran = 0;

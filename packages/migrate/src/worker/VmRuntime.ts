@@ -181,7 +181,7 @@ export class VmRuntime {
 
   /** State digest (hex) of RAM, every part and the runtime's own state. */
   digest(): string {
-    if (this.pager) throw new Error('post-copy pages are still arriving: await waitForPages() first');
+    if (this.pager) throw this.pager.failure ?? new Error('post-copy pages are still arriving: await waitForPages() first');
     return stateDigest(this.need(), [this.runtimeState]);
   }
 
