@@ -11,53 +11,34 @@
  * Arithmetic is exact: operands become sig * 2^q BigInts, the exact result is rounded once by
  * round.ts. Operations report their result in `resS`/`resE`/`resM` and return false when an
  * unmasked exception suppresses it.
+ *
+ * This file holds the state, the status/control/tag word accessors, exception signalling, the
+ * register stack and the double-held fast representation. The rest is in files of its own:
+ * status-word.ts (SW/CW bits), value-class.ts (operand classes), exact-arith.ts (NaN handling,
+ * packReg, FADD..FDIV, FSQRT, FRNDINT), conversions.ts (integers, m32/m64 reals, doubles) and
+ * fast-window.ts (the float64 window and its error-free transformations).
  */
-import { RC_DOWN, RC_NEAREST, RC_UP, RC_ZERO, bitLen, rInexact, rOverflow, rQ, rSig, rTiny, rUp, roundFloat, roundInt } from './round.ts';
+import { RC_DOWN, RC_NEAREST, RC_UP, RC_ZERO } from './round.ts';
+import * as statusWordModule from './status-word.ts';
+import * as valueClassModule from './value-class.ts';
+import * as fastWindowModule from './fast-window.ts';
+import { arith } from './exact-arith.ts';
+import { toIeee, toInt } from './conversions.ts';
 
-// Status word bits (SDM vol. 1 figure 8-4).
-export const SW_IE = 0x0001;
-export const SW_DE = 0x0002;
-export const SW_ZE = 0x0004;
-export const SW_OE = 0x0008;
-export const SW_UE = 0x0010;
-export const SW_PE = 0x0020;
-export const SW_SF = 0x0040;
-export const SW_ES = 0x0080;
-export const SW_C0 = 0x0100;
-export const SW_C1 = 0x0200;
-export const SW_C2 = 0x0400;
-export const SW_C3 = 0x4000;
-export const SW_B = 0x8000;
-export const SW_CC = SW_C0 | SW_C1 | SW_C2 | SW_C3;
-export const EXC_MASK = 0x3f;
+// Local bindings (not live imports) so the hot paths read constants, as in exec.ts and fast.ts.
+const { CW_DEFAULT, EXC_MASK, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_DE, SW_ES, SW_IE, SW_OE, SW_PE, SW_SF, SW_UE, SW_ZE } = statusWordModule;
+const { EXP_MAX, K_DENORMAL, K_INF, K_INVALID, K_NORMAL, K_QNAN, K_SNAN, K_ZERO, classify } = valueClassModule;
+const { F64, FAST_EMAX, FAST_EMIN, FAST_LIMIT, FAST_MIN, POW2, U32, twoProductError } = fastWindowModule;
 
-export const CW_DEFAULT = 0x037f;
+// The status/control word bits and operand classes live in their own files; they are re-exported
+// here because the handlers and the tests import them from this module.
+export { CW_DEFAULT, EXC_MASK, SW_B, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, SW_DE, SW_ES, SW_IE, SW_OE, SW_PE, SW_SF, SW_UE, SW_ZE };
+export { EXP_MAX, K_DENORMAL, K_INF, K_INVALID, K_NORMAL, K_QNAN, K_SNAN, K_ZERO, classify };
 
 const MSB = 0x8000000000000000n;
 const QUIET = 0x4000000000000000n;
 const M64 = 0xffffffffffffffffn;
-export const EXP_MAX = 0x7fff;
 const BIAS = 16383;
-
-// Operand classes.
-export const K_ZERO = 0;
-export const K_NORMAL = 1;
-export const K_DENORMAL = 2;
-export const K_INF = 3;
-export const K_QNAN = 4;
-export const K_SNAN = 5;
-/** Unnormals, pseudo-NaNs, pseudo-infinities: invalid operands since the 80387. */
-export const K_INVALID = 6;
-
-export function classify(e: number, m: bigint): number {
-  if (e === 0) return m === 0n ? K_ZERO : K_DENORMAL;
-  if ((m & MSB) === 0n) return K_INVALID;
-  if (e === EXP_MAX) {
-    if ((m & ~MSB) === 0n) return K_INF;
-    return (m & QUIET) !== 0n ? K_QNAN : K_SNAN;
-  }
-  return K_NORMAL;
-}
 
 // Precision control (CW bits 8-9): 00 single, 01 reserved (treated as extended), 10 double, 11 extended.
 const PRECISION = [24, 64, 53, 64];
@@ -598,453 +579,19 @@ export class Fpu {
     this.setRes(1, EXP_MAX, 0xc000000000000000n);
   }
 
-  /**
-   * NaN and invalid-operand handling shared by two-operand arithmetic (SDM vol. 1 table 4-7).
-   * Returns 0 if both operands are ordinary, 1 if a result (NaN/indefinite) is set, -1 if IE is
-   * unmasked and there is no result.
-   */
-  nanCheck2(ka: number, as: number, ae: number, am: bigint, kb: number, bs: number, be: number, bm: bigint): number {
-    if (ka === K_INVALID || kb === K_INVALID) {
-      if (!this.signal(SW_IE)) return -1;
-      this.setIndefinite();
-      return 1;
-    }
-    const an = ka === K_QNAN || ka === K_SNAN;
-    const bn = kb === K_QNAN || kb === K_SNAN;
-    if (!an && !bn) return 0;
-    if ((ka === K_SNAN || kb === K_SNAN) && !this.signal(SW_IE)) return -1;
-    let pickA: boolean;
-    if (an && bn) {
-      if (ka === K_QNAN && kb === K_SNAN) pickA = true;
-      else if (ka === K_SNAN && kb === K_QNAN) pickA = false;
-      else {
-        const ma = am & ~QUIET;
-        const mb = bm & ~QUIET;
-        pickA = ma > mb || (ma === mb && as <= bs);
-      }
-    } else pickA = an;
-    if (pickA) this.setRes(as, ae, am | QUIET);
-    else this.setRes(bs, be, bm | QUIET);
-    return 1;
-  }
-
-  /** Rounds sign * sig * 2^q into the register format under PC/RC, with the x87's responses. */
-  packReg(sign: number, sig: bigint, q: number, p: number): boolean {
-    if (sig === 0n) {
-      this.setRes(sign, 0, 0n);
-      this.sw &= ~SW_C1;
-      return true;
-    }
-    const rc = this.rc;
-    roundFloat(sign, sig, q, p, 1 - BIAS, BIAS, rc);
-    let flags = 0;
-    if (rOverflow) {
-      if ((this.cw & SW_OE) !== 0) {
-        flags = SW_OE | SW_PE;
-        if (rc === RC_NEAREST || (rc === RC_UP && sign === 0) || (rc === RC_DOWN && sign !== 0)) {
-          this.setRes(sign, EXP_MAX, MSB);
-          this.sw |= SW_C1;
-        } else {
-          this.setRes(sign, EXP_MAX - 1, (M64 << BigInt(64 - p)) & M64);
-          this.sw &= ~SW_C1;
-        }
-        this.signal(flags);
-        return true;
-      }
-      // Unmasked overflow: deliver the result with the exponent scaled down by 3 * 2^13.
-      roundFloat(sign, sig, q, p, -0x7fffffff, 0x7fffffff, rc);
-      this.packUnbounded(sign, -24576);
-      this.signal(SW_OE | (rInexact ? SW_PE : 0));
-      return true;
-    }
-    if (rTiny && (this.cw & SW_UE) === 0) {
-      roundFloat(sign, sig, q, p, -0x7fffffff, 0x7fffffff, rc);
-      this.packUnbounded(sign, 24576);
-      this.signal(SW_UE | (rInexact ? SW_PE : 0));
-      return true;
-    }
-    if (rInexact) flags |= rTiny ? SW_UE | SW_PE : SW_PE;
-    this.packRounded(sign);
-    if (rUp) this.sw |= SW_C1;
-    else this.sw &= ~SW_C1;
-    if (flags !== 0) this.signal(flags);
-    return true;
-  }
-
-  private packRounded(sign: number): void {
-    const r = rSig;
-    if (r === 0n) {
-      this.setRes(sign, 0, 0n);
-      return;
-    }
-    const bl = bitLen(r);
-    const e = rQ + bl - 1;
-    if (e >= 1 - BIAS) this.setRes(sign, e + BIAS, r << BigInt(64 - bl));
-    else this.setRes(sign, 0, r << BigInt(rQ + BIAS + 62));
-  }
-
-  /**
-   * The unmasked overflow/underflow response for register destinations: the exponent is scaled
-   * by -/+ 24576 (SDM vol. 1 §8.5.4-8.5.5). A result still out of range after scaling becomes an
-   * infinity or a zero (inexact), as measured on hardware.
-   */
-  private packUnbounded(sign: number, adjust: number): void {
-    const r = rSig;
-    const bl = bitLen(r);
-    const e = rQ + bl - 1 + BIAS + adjust;
-    if (e >= EXP_MAX) {
-      this.setRes(sign, EXP_MAX, MSB);
-      this.sw |= SW_C1 | SW_PE;
-      return;
-    }
-    if (e <= 0) {
-      this.setRes(sign, 0, 0n);
-      this.sw = (this.sw & ~SW_C1) | SW_PE;
-      return;
-    }
-    this.setRes(sign, e, r << BigInt(64 - bl));
-    if (rUp) this.sw |= SW_C1;
-    else this.sw &= ~SW_C1;
-  }
-
-  /**
-   * a op b for op 0 = add, 1 = mul, 2 = div (subtraction is addition with b's sign flipped).
-   * Returns false if an unmasked exception suppresses the result.
-   */
+  /** See exact-arith.ts (kept as a method for callers outside the FPU folder). */
   arith(op: number, as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): boolean {
-    if (this.fast && fastArith(this, op, as, ae, am, bs, be, bm)) return true;
-    const ka = classify(ae, am);
-    const kb = classify(be, bm);
-    const n = this.nanCheck2(ka, as, ae, am, kb, bs, be, bm);
-    if (n !== 0) return n > 0;
-    const s = op === 0 ? 0 : as ^ bs;
-    // Invalid operations and exact special results (SDM vol. 1 §4.9.1.2, §8.5.1).
-    if (ka === K_INF || kb === K_INF) {
-      if (op === 0) {
-        if (ka === K_INF && kb === K_INF && as !== bs) return this.invalid();
-        this.setRes(ka === K_INF ? as : bs, EXP_MAX, MSB);
-      } else if (op === 1) {
-        if (ka === K_ZERO || kb === K_ZERO) return this.invalid();
-        if ((ka === K_DENORMAL || kb === K_DENORMAL) && !this.signal(SW_DE)) return false;
-        this.setRes(s, EXP_MAX, MSB);
-      } else {
-        if (ka === K_INF && kb === K_INF) return this.invalid();
-        if ((ka === K_DENORMAL || kb === K_DENORMAL) && !this.signal(SW_DE)) return false;
-        if (ka === K_INF) this.setRes(s, EXP_MAX, MSB);
-        else this.setRes(s, 0, 0n);
-      }
-      this.sw &= ~SW_C1;
-      return true;
-    }
-    if (op === 2 && kb === K_ZERO) {
-      if (ka === K_ZERO) return this.invalid();
-      // Division by zero takes precedence over a denormal dividend (no DE, as measured).
-      if (!this.signal(SW_ZE)) return false;
-      this.setRes(s, EXP_MAX, MSB);
-      this.sw &= ~SW_C1;
-      return true;
-    }
-    if ((ka === K_DENORMAL || kb === K_DENORMAL) && !this.signal(SW_DE)) return false;
-    const p = this.precision;
-    const aq = (ae === 0 ? 1 : ae) - BIAS - 63;
-    const bq = (be === 0 ? 1 : be) - BIAS - 63;
-    if (op === 1) {
-      const prod = am * bm;
-      return this.packReg(s, prod, aq + bq, p);
-    }
-    if (op === 2) {
-      if (ka === K_ZERO) {
-        this.setRes(s, 0, 0n);
-        this.sw &= ~SW_C1;
-        return true;
-      }
-      // Normalise both significands to [2^63, 2^64) so the quotient has at least 67 bits.
-      const la = 64 - bitLen(am);
-      const lb = 64 - bitLen(bm);
-      const na = am << BigInt(la + 67);
-      const nb = bm << BigInt(lb);
-      let quo = na / nb;
-      let qq = aq - la - 67 - (bq - lb);
-      if (quo * nb !== na) {
-        quo = (quo << 1n) | 1n;
-        qq -= 1;
-      }
-      return this.packReg(s, quo, qq, p);
-    }
-    // Addition.
-    if (ka === K_ZERO && kb === K_ZERO) {
-      const zs = as === bs ? as : this.rc === RC_DOWN ? 1 : 0;
-      this.setRes(zs, 0, 0n);
-      this.sw &= ~SW_C1;
-      return true;
-    }
-    if (ka === K_ZERO) return this.packReg(bs, bm, bq, p);
-    if (kb === K_ZERO) return this.packReg(as, am, aq, p);
-    let sa = am;
-    let sb = bm;
-    let qa = aq;
-    let qb = bq;
-    // A far smaller operand only contributes a sticky bit below the larger one's rounding point.
-    if (qa - qb > 160) {
-      sb = 1n;
-      qb = qa - 160;
-    } else if (qb - qa > 160) {
-      sa = 1n;
-      qa = qb - 160;
-    }
-    const qm = qa < qb ? qa : qb;
-    let va = sa << BigInt(qa - qm);
-    let vb = sb << BigInt(qb - qm);
-    if (as) va = -va;
-    if (bs) vb = -vb;
-    const sum = va + vb;
-    if (sum === 0n) {
-      this.setRes(this.rc === RC_DOWN ? 1 : 0, 0, 0n);
-      this.sw &= ~SW_C1;
-      return true;
-    }
-    return sum < 0n ? this.packReg(1, -sum, qm, p) : this.packReg(0, sum, qm, p);
+    return arith(this, op, as, ae, am, bs, be, bm);
   }
 
-  invalid(): boolean {
-    if (!this.signal(SW_IE)) return false;
-    this.setIndefinite();
-    return true;
-  }
-
-  /** FSQRT. */
-  sqrt(s: number, e: number, m: bigint): boolean {
-    const k = classify(e, m);
-    if (k === K_INVALID || k === K_SNAN) {
-      if (!this.signal(SW_IE)) return false;
-      if (k === K_INVALID) this.setIndefinite();
-      else this.setRes(s, e, m | QUIET);
-      return true;
-    }
-    if (k === K_QNAN || k === K_ZERO) {
-      this.setRes(s, e, m);
-      return true;
-    }
-    if (s !== 0) return this.invalid();
-    if (k === K_INF) {
-      this.setRes(0, e, m);
-      return true;
-    }
-    if (k === K_DENORMAL && !this.signal(SW_DE)) return false;
-    let q = e === 0 ? 1 - BIAS - 63 : e - BIAS - 63;
-    // Scale to at least 140 bits with an even exponent, so the root has at least 70 bits.
-    let shift = 140 - bitLen(m);
-    if (((q - shift) & 1) !== 0) shift++;
-    const v = m << BigInt(shift);
-    q -= shift;
-    let r = isqrt(v);
-    let rq = q / 2;
-    if (r * r !== v) {
-      r = (r << 1n) | 1n;
-      rq -= 1;
-    }
-    return this.packReg(0, r, rq, this.precision);
-  }
-
-  /** Rounds a finite register value to an integer value (FRNDINT; also FIST's first step). */
-  roundToInt(s: number, e: number, m: bigint): void {
-    const q = (e === 0 ? 1 : e) - BIAS - 63;
-    if (q >= 0) {
-      roundInt(s, m, 0, RC_ZERO); // already an integer: nothing to round
-      return;
-    }
-    roundInt(s, m, q, this.rc);
-  }
-
-  /** FRNDINT on (s, e, m). */
-  frndint(s: number, e: number, m: bigint): boolean {
-    const k = classify(e, m);
-    if (k === K_INVALID || k === K_SNAN) {
-      if (!this.signal(SW_IE)) return false;
-      if (k === K_INVALID) this.setIndefinite();
-      else this.setRes(s, e, m | QUIET);
-      return true;
-    }
-    if (k === K_QNAN || k === K_ZERO || k === K_INF) {
-      this.setRes(s, e, m);
-      return true;
-    }
-    if (k === K_DENORMAL && !this.signal(SW_DE)) return false;
-    if (e - BIAS >= 63) {
-      this.setRes(s, e, m);
-      return true;
-    }
-    this.roundToInt(s, e, m);
-    const r = rSig;
-    const inexact = rInexact;
-    const up = rUp;
-    if (r === 0n) this.setRes(s, 0, 0n);
-    else {
-      const bl = bitLen(r);
-      this.setRes(s, bl - 1 + BIAS, r << BigInt(64 - bl));
-    }
-    if (up) this.sw |= SW_C1;
-    else this.sw &= ~SW_C1;
-    if (inexact) this.signal(SW_PE);
-    return true;
-  }
-
-  /** Loads an exact integer (FILD, FIADD ...) as the operand in res. */
-  fromInt(v: bigint): void {
-    if (v === 0n) {
-      this.setRes(0, 0, 0n);
-      return;
-    }
-    let s = 0;
-    if (v < 0n) {
-      s = 1;
-      v = -v;
-    }
-    const bl = bitLen(v);
-    this.setRes(s, bl - 1 + BIAS, v << BigInt(64 - bl));
-  }
-
-  /**
-   * Converts a register value to a signed integer of `bits` bits for FIST/FISTP. Returns the
-   * integer, or null if an unmasked invalid exception suppresses the store. Out-of-range, NaN and
-   * infinite values store the integer indefinite (the most negative value) when IE is masked.
-   */
+  /** See conversions.ts (kept as a method for callers outside the FPU folder). */
   toInt(s: number, e: number, m: bigint, bits: number): bigint | null {
-    const k = classify(e, m);
-    const indefinite = -(1n << BigInt(bits - 1));
-    if (k === K_INVALID || k === K_SNAN || k === K_QNAN || k === K_INF) {
-      return this.signal(SW_IE) ? indefinite : null;
-    }
-    if (k === K_ZERO) {
-      this.sw &= ~SW_C1;
-      return 0n;
-    }
-    // A denormal source does not raise DE here (observed on hardware: FIST reports only PE).
-    if (e - BIAS > 64) return this.signal(SW_IE) ? indefinite : null;
-    this.roundToInt(s, e, m);
-    const r = rSig;
-    const limit = 1n << BigInt(bits - 1);
-    if (s === 0 ? r >= limit : r > limit) return this.signal(SW_IE) ? indefinite : null;
-    if (rUp) this.sw |= SW_C1;
-    else this.sw &= ~SW_C1;
-    if (rInexact && !this.signal(SW_PE)) {
-      // PE unmasked: the rounded value is still stored (SDM vol. 1 §4.9.1.6).
-    }
-    return s !== 0 ? -r : r;
+    return toInt(this, s, e, m, bits);
   }
 
-  /**
-   * Converts a register value to an IEEE single (p = 24) or double (p = 53) for FST. Returns the
-   * bit pattern as a BigInt, or null if an unmasked exception suppresses the store.
-   */
+  /** See conversions.ts (kept as a method for callers outside the FPU folder). */
   toIeee(s: number, e: number, m: bigint, p: number): bigint | null {
-    const ebits = p === 24 ? 8 : 11;
-    const fbits = p - 1;
-    const emax = (1 << (ebits - 1)) - 1;
-    const signBit = BigInt(s) << BigInt(ebits + fbits);
-    const expAll = BigInt((1 << ebits) - 1) << BigInt(fbits);
-    const k = classify(e, m);
-    if (k === K_INVALID) {
-      if (!this.signal(SW_IE)) return null;
-      this.sw &= ~SW_C1;
-      return (1n << BigInt(ebits + fbits)) | expAll | (1n << BigInt(fbits - 1));
-    }
-    // Values stored without rounding leave C1 = 0 (measured: FST m32/m64 of a zero, an infinity
-    // or a QNaN clears a C1 that was set, as any store that did not round up).
-    if (k === K_QNAN || k === K_SNAN) {
-      if (k === K_SNAN && !this.signal(SW_IE)) return null;
-      this.sw &= ~SW_C1;
-      return signBit | expAll | ((m >> BigInt(64 - p)) & ((1n << BigInt(fbits)) - 1n)) | (1n << BigInt(fbits - 1));
-    }
-    if (k === K_INF || k === K_ZERO) {
-      this.sw &= ~SW_C1;
-      return k === K_INF ? signBit | expAll : signBit;
-    }
-    const q = (e === 0 ? 1 : e) - BIAS - 63;
-    const rc = this.rc;
-    roundFloat(s, m, q, p, 1 - emax, emax, rc);
-    if (rOverflow) {
-      if ((this.cw & SW_OE) === 0) {
-        this.signal(SW_OE);
-        return null;
-      }
-      this.signal(SW_OE | SW_PE);
-      if (rc === RC_NEAREST || (rc === RC_UP && s === 0) || (rc === RC_DOWN && s !== 0)) {
-        this.sw |= SW_C1;
-        return signBit | expAll;
-      }
-      this.sw &= ~SW_C1;
-      return signBit | (expAll - (1n << BigInt(fbits))) | ((1n << BigInt(fbits)) - 1n);
-    }
-    if (rTiny && (this.cw & SW_UE) === 0) {
-      this.signal(SW_UE);
-      return null;
-    }
-    const r = rSig;
-    let bits: bigint;
-    if (r === 0n) bits = signBit;
-    else {
-      const bl = bitLen(r);
-      const ex = rQ + bl - 1;
-      if (ex >= 1 - emax) bits = signBit | (BigInt(ex + emax) << BigInt(fbits)) | ((r << BigInt(p - bl)) & ((1n << BigInt(fbits)) - 1n));
-      else bits = signBit | (r << BigInt(rQ - (1 - emax - fbits)));
-    }
-    if (rUp) this.sw |= SW_C1;
-    else this.sw &= ~SW_C1;
-    if (rInexact) this.signal(rTiny ? SW_UE | SW_PE : SW_PE);
-    return bits;
-  }
-
-  /**
-   * Converts an IEEE single/double bit pattern to the register format (exact) into res.
-   * Returns the operand class of the source (K_DENORMAL and K_SNAN matter to callers).
-   */
-  fromIeee(bits: bigint, p: number): number {
-    const ebits = p === 24 ? 8 : 11;
-    const fbits = p - 1;
-    const emax = (1 << (ebits - 1)) - 1;
-    const s = Number(bits >> BigInt(ebits + fbits)) & 1;
-    const ex = Number((bits >> BigInt(fbits)) & BigInt((1 << ebits) - 1));
-    const f = bits & ((1n << BigInt(fbits)) - 1n);
-    if (ex === (1 << ebits) - 1) {
-      this.setRes(s, EXP_MAX, MSB | (f << BigInt(64 - p)));
-      if (f === 0n) return K_INF;
-      return (f >> BigInt(fbits - 1)) !== 0n ? K_QNAN : K_SNAN;
-    }
-    if (ex === 0) {
-      if (f === 0n) {
-        this.setRes(s, 0, 0n);
-        return K_ZERO;
-      }
-      const bl = bitLen(f);
-      // value = f * 2^(1 - emax - fbits)
-      const e = 1 - emax - fbits + bl - 1;
-      this.setRes(s, e + BIAS, f << BigInt(64 - bl));
-      return K_DENORMAL;
-    }
-    this.setRes(s, ex - emax + BIAS, MSB | (f << BigInt(64 - p)));
-    return K_NORMAL;
-  }
-
-  /**
-   * fromIeee for an m64real given as two dwords, without building the 64-bit pattern first
-   * (FLD m64 and the DC arithmetic forms are hot in FP code).
-   */
-  fromF64(lo: number, hi: number): number {
-    const ex = (hi >>> 20) & 0x7ff;
-    if (ex === 0 || ex === 0x7ff) return this.fromIeee((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), 53);
-    U32[0] = lo;
-    U32[1] = hi;
-    this.setRes(hi >>> 31, ex - 1023 + BIAS, ((U64[0]! & FRAC52) | HIDDEN52) << 11n);
-    return K_NORMAL;
-  }
-
-  /** fromIeee for an m32real (FLD m32 and the D8 arithmetic forms). */
-  fromF32(bits: number): number {
-    const ex = (bits >>> 23) & 0xff;
-    if (ex === 0 || ex === 0xff) return this.fromIeee(BigInt(bits >>> 0), 24);
-    this.setRes(bits >>> 31, ex - 127 + BIAS, BigInt((bits & 0x7fffff) | 0x800000) << 40n);
-    return K_NORMAL;
+    return toIeee(this, s, e, m, p);
   }
 
   /** Magnitude-and-sign comparison of two ordered operands: -1, 0, 1. */
@@ -1059,91 +606,7 @@ export class Fpu {
     if (as) mag = -mag;
     return mag;
   }
-
-  /** Converts a register value to the nearest double (transcendentals are computed in doubles). */
-  static toDouble(s: number, e: number, m: bigint): number {
-    const k = classify(e, m);
-    if (k === K_ZERO) return s ? -0 : 0;
-    if (k === K_INF) return s ? -Infinity : Infinity;
-    if (k === K_QNAN || k === K_SNAN || k === K_INVALID) return NaN;
-    const q = (e === 0 ? 1 : e) - BIAS - 63;
-    roundFloat(s, m, q, 53, -1022, 1023, RC_NEAREST);
-    if (rOverflow) return s ? -Infinity : Infinity;
-    const v = Number(rSig) * 2 ** rQ;
-    return s ? -v : v;
-  }
-
-  /** Converts a double exactly into res. */
-  fromDouble(v: number): void {
-    F64[0] = v;
-    const bits = (BigInt(U32[1]!) << 32n) | BigInt(U32[0]!);
-    this.fromIeee(bits, 53);
-  }
-}
-
-const F64 = new Float64Array(1);
-const U32 = new Uint32Array(F64.buffer);
-const U64 = new BigUint64Array(F64.buffer);
-
-// ---- the float64 fast path ----------------------------------------------------------------------
-//
-// With precision control 53 and round-to-nearest, an x87 add/sub/mul/div of two operands that are
-// exactly doubles is the IEEE double operation, as long as the double result is normal and far
-// from overflow (the x87's wider exponent range then makes no difference). The flags need the
-// exact rounding error: its sign gives C1 (rounded up in magnitude) and its being non-zero PE.
-// The error is computed exactly with error-free transformations (Knuth's TwoSum; Dekker's
-// TwoProduct with Veltkamp splitting; the division remainder a - q*b), which are exact when no
-// intermediate overflows or underflows — hence the 2^-960..2^960 window on operands and result.
-
-const FAST_LIMIT = 2 ** 960;
-const FAST_MIN = 2 ** -960;
-/** Operand exponents (biased) whose doubles lie within the window. */
-const FAST_EMIN = BIAS - 959;
-const FAST_EMAX = BIAS + 959;
-/** 2^(e - BIAS - 63) for biased e in FAST_EMIN..FAST_EMAX. */
-const POW2 = new Float64Array(FAST_EMAX - FAST_EMIN + 1);
-for (let k = 0; k < POW2.length; k++) POW2[k] = 2 ** (k + FAST_EMIN - BIAS - 63);
-const LOW11_MSB = 0x80000000000007ffn;
-const FRAC52 = 0xfffffffffffffn;
-const HIDDEN52 = 0x10000000000000n;
-const SPLIT = 134217729; // 2^27 + 1
-
-/** The exact error of p = fl(a * b): a * b = p + result. */
-function twoProductError(a: number, b: number, p: number): number {
-  let t = SPLIT * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLIT * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  return ah * bh - p + ah * bl + al * bh + al * bl;
-}
-
-function fastArith(f: Fpu, op: number, as: number, ae: number, am: bigint, bs: number, be: number, bm: bigint): boolean {
-  if (ae < FAST_EMIN || ae > FAST_EMAX || be < FAST_EMIN || be > FAST_EMAX) return false;
-  if ((am & LOW11_MSB) !== MSB || (bm & LOW11_MSB) !== MSB) return false;
-  let a = Number(am) * POW2[ae - FAST_EMIN]!;
-  let b = Number(bm) * POW2[be - FAST_EMIN]!;
-  if (as) a = -a;
-  if (bs) b = -b;
-  if (!f.fastOp(op, a, b)) return false;
-  F64[0] = f.fx[2]!;
-  const hi = U32[1]!;
-  if ((hi & 0x7fffffff) === 0) f.setRes(hi >>> 31, 0, 0n);
-  else f.setRes(hi >>> 31, ((hi >>> 20) & 0x7ff) - 1023 + BIAS, ((U64[0]! & FRAC52) | HIDDEN52) << 11n);
-  return true;
-}
-
-/** Integer square root (floor) by Newton's method from a double estimate. */
-function isqrt(v: bigint): bigint {
-  if (v < 2n) return v;
-  const bl = bitLen(v);
-  let x = 1n << BigInt((bl >> 1) + 1); // >= sqrt(v)
-  for (;;) {
-    const y = (x + v / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
 }
 
 export { RC_DOWN, RC_NEAREST, RC_UP, RC_ZERO };
+
