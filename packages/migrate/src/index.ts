@@ -22,6 +22,7 @@ export type { MessageTransport, TransportHandlers } from './transport/MessageTra
 export { TransportClosedError } from './transport/MessageTransport.ts';
 export { MessagePortTransport, type MessagePortLike } from './transport/MessagePortTransport.ts';
 export * from './transport/StreamSocketTransport.ts';
+export { WebSocketTransport, type WebSocketLike } from './transport/WebSocketTransport.ts';
 export { LoopbackTransport, createLoopbackPair, type LinkFault } from './transport/LoopbackTransport.ts';
 export { MigrationError, type MigrationErrorCode } from './migration/MigrationError.ts';
 export { MigrationSource, type MigrationSourceOptions } from './migration/MigrationSource.ts';
