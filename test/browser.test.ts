@@ -12,7 +12,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { launch, type Browser, type Page } from 'puppeteer-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VmWorker } from '@ferry86/migrate';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket as NodeWebSocket } from 'ws';
+import { createPcMachine, MigrationTarget, stateDigest, VmWorker, WebSocketTransport, type MigratablePc, type WebSocketLike } from '@ferry86/migrate';
 import type { DemoReport } from '../examples/browser/main.ts';
 import { startDemoServer, type DemoServer } from '../examples/browser/server.ts';
 
@@ -128,5 +130,52 @@ describe('live migration between Web Workers in headless Chromium', () => {
     await until(page, (s) => /ERROR: worker 0 page \d+ value \d+ expected \d+/.test(s.serial));
     // Nothing on the page failed along the way (a failed load, an uncaught error in a handler).
     expect(log.filter((l) => /error|failed|HTTP [45]\d\d/i.test(l))).toEqual([]);
+  });
+
+  it("migrates a guest from the page to Node over the browser's own WebSocket", async () => {
+    if (!browser) await startBrowser();
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    const config = { memoryMiB: 16, pacing: 'deterministic' };
+    try {
+      const accepted = new Promise<NodeWebSocket>((r) => wss.once('connection', (ws) => r(ws)));
+      const page = await browser!.newPage();
+      page.on('pageerror', (e) => log.push(`page error: ${e instanceof Error ? e.message : String(e)}`));
+      await page.goto(`${server!.url}`);
+      const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+      // In the page: boot the toy OS on its main thread and migrate it live (pre-copy, the guest
+      // running between steps) through a WebSocketTransport over the browser's WebSocket.
+      // (A string, not a function: the test runner would rewrite a function's import().)
+      type Sent = { status: string; rounds: number; downtimeMs: number; count: number; digest: string };
+      const sent = page.evaluate(`(async () => {
+        const f = await import('/dist/browser/ferry86.mjs');
+        const image = new Uint8Array(await (await fetch('/examples/toyos/toyos.bin')).arrayBuffer());
+        const m = f.createPcMachine(${JSON.stringify(config)});
+        m.loadMultiboot(image, 'workers=2');
+        while (m.instructionCount < 3000000) m.run(3000000 - m.instructionCount);
+        const transport = new f.WebSocketTransport(new WebSocket(${JSON.stringify(wsUrl)}));
+        const stats = await new f.MigrationSource(m, { sliceInstructions: 50000 }).migrate(transport);
+        return { status: stats.status, rounds: stats.rounds.length, downtimeMs: stats.downtimeMs, count: m.instructionCount, digest: f.stateDigest(m) };
+      })()`) as Promise<Sent>;
+      const target = new MigrationTarget<MigratablePc>({ createMachine: (c) => createPcMachine(c as typeof config) });
+      // A page that fails before it connects must fail the test, not leave it waiting.
+      const socket = await Promise.race([accepted, sent.then(() => Promise.reject(new Error('the page never connected')))]).catch((e: unknown) => {
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\npage log:\n${log.join('\n')}`);
+      });
+      const received = target.receive(new WebSocketTransport(socket as unknown as WebSocketLike));
+      const [r, page2node] = await Promise.all([received, sent]);
+      expect(page2node.status).toBe('completed');
+      expect(r.digest).toBe(page2node.digest);
+      expect(r.machine.instructionCount).toBe(page2node.count);
+      console.log(`browser → Node over WebSocket: ${page2node.rounds} rounds, downtime ${page2node.downtimeMs.toFixed(0)} ms, at instruction ${page2node.count}`);
+      // The same image run in Node to that instruction is in the same state.
+      const ref = createPcMachine(config);
+      ref.loadMultiboot(TOYOS, 'workers=2');
+      while (ref.instructionCount < page2node.count) ref.run(page2node.count - ref.instructionCount);
+      expect(stateDigest(ref)).toBe(r.digest);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((res) => wss.close(res));
+    }
   });
 });
